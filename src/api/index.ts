@@ -1,0 +1,16 @@
+export * from './errors.js';
+export * from './meta.js';
+export * from './names.js';
+export * from './paths.js';
+export * from './registry.js';
+export * from './validation.js';
+export * from './kinds/index.js';
+export type { Pod, PodSpec, PodStatus, Container, ContainerStatus, PodCondition } from './kinds/pod.js';
+export { podDisplayStatus } from './kinds/pod.js';
+export type { Node, NodeCondition, NodeStatus } from './kinds/node.js';
+export { nodeReadyStatus } from './kinds/node.js';
+export type { Event, ObjectReference } from './kinds/event.js';
+export type { ConfigMap } from './kinds/config-map.js';
+export type { Secret } from './kinds/secret.js';
+export type { Project, ProjectRequest } from './kinds/project.js';
+export { DISPLAY_NAME, DESCRIPTION } from './kinds/project.js';
