@@ -55,7 +55,10 @@ export class MemoryStore implements Store {
   }
 
   delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
-    const op: TxnOp = expectedModRevision === undefined ? { op: 'delete', key } : { op: 'delete', key, expectedModRevision };
+    const op: TxnOp =
+      expectedModRevision === undefined
+        ? { op: 'delete', key }
+        : { op: 'delete', key, expectedModRevision };
     return this.run(() => this.apply([op])[0]!.kv);
   }
 
@@ -69,10 +72,17 @@ export class MemoryStore implements Store {
   watch(prefix: string, afterRevision: number, signal: AbortSignal): AsyncIterable<StoreEvent> {
     this.checkOpen();
     if (afterRevision < this.compacted) {
-      throw new StoreError('Compacted', prefix, `revision ${afterRevision} has been compacted (oldest is ${this.compacted + 1})`, this.compacted);
+      throw new StoreError(
+        'Compacted',
+        prefix,
+        `revision ${afterRevision} has been compacted (oldest is ${this.compacted + 1})`,
+        this.compacted,
+      );
     }
-    const replay = this.history.filter((ev) => ev.revision > afterRevision && ev.kv.key.startsWith(prefix));
-    return this.hub.subscribe(prefix, replay, signal);
+    const replay = this.history.filter(
+      (ev) => ev.revision > afterRevision && ev.kv.key.startsWith(prefix),
+    );
+    return this.hub.subscribe(prefix, replay, signal, afterRevision);
   }
 
   compact(revision: number): Promise<void> {
@@ -109,15 +119,27 @@ export class MemoryStore implements Store {
   /** Checks every op against the state as the earlier ops leave it, then commits all. */
   private apply(ops: readonly TxnOp[]): StoreEvent[] {
     const staged = new Map<string, KeyValue | undefined>();
-    const current = (key: string): KeyValue | undefined => (staged.has(key) ? staged.get(key) : this.live.get(key));
+    const current = (key: string): KeyValue | undefined =>
+      staged.has(key) ? staged.get(key) : this.live.get(key);
     const events: StoreEvent[] = [];
     let rev = this.revision;
     for (const op of ops) {
       const prev = current(op.key);
       if (op.op === 'create') {
-        if (prev) throw new StoreError('KeyExists', op.key, `key ${op.key} already exists`, prev.modRevision);
+        if (prev)
+          throw new StoreError(
+            'KeyExists',
+            op.key,
+            `key ${op.key} already exists`,
+            prev.modRevision,
+          );
         rev += 1;
-        const kv: KeyValue = { key: op.key, value: op.value, createRevision: rev, modRevision: rev };
+        const kv: KeyValue = {
+          key: op.key,
+          value: op.value,
+          createRevision: rev,
+          modRevision: rev,
+        };
         staged.set(op.key, kv);
         events.push({ type: 'create', revision: rev, kv });
         continue;
@@ -125,11 +147,21 @@ export class MemoryStore implements Store {
       if (!prev) throw new StoreError('NotFound', op.key, `key ${op.key} not found`);
       const expected = op.expectedModRevision;
       if (expected !== undefined && expected !== prev.modRevision) {
-        throw new StoreError('Conflict', op.key, `key ${op.key} is at revision ${prev.modRevision}, not ${expected}`, prev.modRevision);
+        throw new StoreError(
+          'Conflict',
+          op.key,
+          `key ${op.key} is at revision ${prev.modRevision}, not ${expected}`,
+          prev.modRevision,
+        );
       }
       rev += 1;
       if (op.op === 'update') {
-        const kv: KeyValue = { key: op.key, value: op.value, createRevision: prev.createRevision, modRevision: rev };
+        const kv: KeyValue = {
+          key: op.key,
+          value: op.value,
+          createRevision: prev.createRevision,
+          modRevision: rev,
+        };
         staged.set(op.key, kv);
         events.push({ type: 'update', revision: rev, kv, prev });
       } else {

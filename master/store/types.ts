@@ -52,12 +52,17 @@ export interface Store {
   /** Fails with NotFound, or Conflict when an expected revision is given and differs.
    * Returns the deleted value with modRevision = the delete's revision. */
   delete(key: string, expectedModRevision?: number): Promise<KeyValue>;
-  /** Applies every op or none; fails with the first op's error. Returns the final revision. */
+  /**
+   * Applies every op or none; fails with the first op's error. Each op takes its own revision,
+   * consecutive and in op order, all committed together; a failed txn takes no revision.
+   * Returns the final revision.
+   */
   txn(ops: readonly TxnOp[]): Promise<number>;
   /**
    * Changes to keys under prefix with revision > afterRevision, first the retained history,
    * then live ones. Throws Compacted when afterRevision is below the compaction point; ends
    * with TooSlow when the consumer falls too far behind. Ends quietly when signal aborts.
+   * afterRevision may be ahead of the current revision: changes up to it are then skipped.
    */
   watch(prefix: string, afterRevision: number, signal: AbortSignal): AsyncIterable<StoreEvent>;
   /** Forgets superseded values and delete records with revision <= revision. */
@@ -65,7 +70,8 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type StoreErrorCode = 'KeyExists' | 'NotFound' | 'Conflict' | 'Compacted' | 'TooSlow' | 'Closed';
+export type StoreErrorCode =
+  'KeyExists' | 'NotFound' | 'Conflict' | 'Compacted' | 'TooSlow' | 'Closed';
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;

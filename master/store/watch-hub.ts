@@ -5,6 +5,8 @@ export const DEFAULT_WATCH_QUEUE_LIMIT = 10_000;
 
 interface Subscriber {
   prefix: string;
+  /** Live events at or below this revision are not for this watcher (a watch from the future). */
+  afterRevision: number;
   queue: StoreEvent[];
   wake: (() => void) | undefined;
   error: StoreError | undefined;
@@ -33,12 +35,16 @@ export class WatchHub {
     for (const sub of this.subscribers) {
       let pushed = false;
       for (const ev of events) {
-        if (!ev.kv.key.startsWith(sub.prefix)) continue;
+        if (ev.revision <= sub.afterRevision || !ev.kv.key.startsWith(sub.prefix)) continue;
         sub.queue.push(ev);
         pushed = true;
       }
       if (sub.queue.length > this.queueLimit) {
-        sub.error = new StoreError('TooSlow', sub.prefix, 'watcher fell too far behind; re-list and watch again');
+        sub.error = new StoreError(
+          'TooSlow',
+          sub.prefix,
+          'watcher fell too far behind; re-list and watch again',
+        );
         sub.queue.length = 0;
         this.subscribers.delete(sub);
         pushed = true;
@@ -56,8 +62,20 @@ export class WatchHub {
     this.subscribers.clear();
   }
 
-  subscribe(prefix: string, replay: readonly StoreEvent[], signal: AbortSignal): AsyncIterable<StoreEvent> {
-    const sub: Subscriber = { prefix, queue: [...replay], wake: undefined, error: undefined, done: false };
+  subscribe(
+    prefix: string,
+    replay: readonly StoreEvent[],
+    signal: AbortSignal,
+    afterRevision = Number.NEGATIVE_INFINITY,
+  ): AsyncIterable<StoreEvent> {
+    const sub: Subscriber = {
+      prefix,
+      afterRevision,
+      queue: [...replay],
+      wake: undefined,
+      error: undefined,
+      done: false,
+    };
     if (signal.aborted) sub.done = true;
     else this.subscribers.add(sub);
     const onAbort = (): void => {
@@ -66,7 +84,7 @@ export class WatchHub {
       this.wakeUp(sub);
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    const hub = this;
+    const subscribers = this.subscribers;
     return {
       async *[Symbol.asyncIterator]() {
         try {
@@ -84,7 +102,7 @@ export class WatchHub {
           }
         } finally {
           signal.removeEventListener('abort', onAbort);
-          hub.subscribers.delete(sub);
+          subscribers.delete(sub);
         }
       },
     };

@@ -162,16 +162,24 @@ export function validateObject(def: AnyKindDefinition, input: unknown): ApiObjec
   causes.push(...validateAnnotations(m.annotations, 'metadata.annotations'));
 
   const body = parseWith(def.schema, obj);
-  if (!body.ok) causes.push(...body.causes);
-  if (causes.length === 0 && def.validate) causes.push(...def.validate(obj as ApiObject));
+  if (!body.ok) return fail([...causes, ...body.causes]);
+  const parsed: ApiObject = {
+    ...(body.value as Record<string, unknown>),
+    apiVersion: apiVersionOf(def),
+    kind: def.kind,
+    metadata: m,
+  };
+  if (def.validate) causes.push(...def.validate(parsed));
   if (causes.length > 0) return fail(causes);
 
-  const size = Buffer.byteLength(JSON.stringify(obj));
+  const size = Buffer.byteLength(JSON.stringify(parsed));
   if (size > OBJECT_SIZE_MAX) {
-    return fail([{ message: `Too long: the object is ${size} bytes, more than the ${OBJECT_SIZE_MAX} allowed`, reason: 'FieldValueTooLong' }]);
+    return fail([
+      {
+        message: `Too long: the object is ${size} bytes, more than the ${OBJECT_SIZE_MAX} allowed`,
+        reason: 'FieldValueTooLong',
+      },
+    ]);
   }
-  const parsed = { ...(body as { value: Record<string, unknown> }).value, metadata: m } as ApiObject;
-  parsed.apiVersion = apiVersionOf(def);
-  parsed.kind = def.kind;
-  return def.normalize ? def.normalize(parsed) : parsed;
+  return def.normalize ? (def.normalize(parsed) as ApiObject) : parsed;
 }

@@ -4,7 +4,8 @@ import { defineKind } from '../registry.js';
 import { age } from '../../util/age.js';
 
 export interface NodeCondition {
-  type: 'Ready' | 'MemoryPressure' | 'DiskPressure' | 'PIDPressure' | string;
+  /** Ready, MemoryPressure, DiskPressure, PIDPressure, ... */
+  type: string;
   status: 'True' | 'False' | 'Unknown';
   reason?: string;
   message?: string;

@@ -1,0 +1,413 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { WatchHub } from './watch-hub.js';
+import {
+  StoreError,
+  type KeyValue,
+  type ListResult,
+  type Store,
+  type StoreEvent,
+  type TxnOp,
+} from './types.js';
+
+/** The schema this code reads and writes; recorded in the meta table. */
+export const SQLITE_SCHEMA_VERSION = 1;
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+const DEFAULT_COMPACT_BATCH = 1_000;
+
+/**
+ * kine's shape: one append-only log, one row per change, keyed by the revision.
+ * - `created`: the row creates the key; `deleted`: the row is a delete record (its value is the
+ *   last value before the delete).
+ * - `prev_revision`: the key's previous row (0 for the first). Compaction follows these links.
+ * - AUTOINCREMENT makes SQLite remember the highest revision ever used (sqlite_sequence), so a
+ *   revision is never reused, also after compaction removed the newest rows and a restart.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS kine (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  deleted INTEGER NOT NULL,
+  create_revision INTEGER NOT NULL,
+  prev_revision INTEGER NOT NULL,
+  value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS kine_name_id ON kine (name, id);
+CREATE TABLE IF NOT EXISTS meta (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', ${SQLITE_SCHEMA_VERSION});
+INSERT OR IGNORE INTO meta (name, value) VALUES ('compact_revision', 0);
+`;
+
+/**
+ * Keys under a prefix, as an exact byte-prefix range on the (name, id) index: no LIKE, so `%`
+ * and `_` in keys are plain characters. 0xFF never occurs in UTF-8, so every key that starts
+ * with the prefix sorts below prefix || 0xFF and every key that does not sorts outside the range.
+ */
+const UNDER_PREFIX = `name >= :prefix AND name < (:prefix || CAST(x'ff' AS TEXT))`;
+
+const COLUMNS = 'id, name, created, deleted, create_revision, prev_revision, value';
+
+export interface SqliteStoreOptions {
+  /** How many undelivered events a watcher may hold before it ends with TooSlow. */
+  watchQueueLimit?: number;
+  /** How long to wait for a lock before failing (SQLite busy timeout). */
+  busyTimeoutMs?: number;
+  /** Revisions compacted per transaction; the event loop runs between batches. */
+  compactBatchSize?: number;
+}
+
+interface Row {
+  id: number;
+  name: string;
+  created: number;
+  deleted: number;
+  create_revision: number;
+  prev_revision: number;
+  value: string;
+}
+
+interface HistoryRow extends Row {
+  prev_value: string | null;
+}
+
+/**
+ * The embedded driver: an append-only SQLite table, after k3s's kine.
+ *
+ * - Durability: WAL with synchronous=FULL, so a write is acknowledged only after its commit
+ *   is on disk; it survives kill -9 and power loss. Every write runs in an IMMEDIATE
+ *   transaction, so a txn is all-or-nothing on disk too.
+ * - One process: the database is opened with an exclusive lock. Watches are fed from this
+ *   process's commits, so a second writer would make watchers miss changes; a second process
+ *   fails to open the file instead.
+ * - No gap, no duplicate: node:sqlite is synchronous, so a watch reads its history and
+ *   subscribes to the hub in one synchronous step, and each write publishes to the hub right
+ *   after its commit, before any other JavaScript runs.
+ * - Revisions: each op of a txn gets its own revision, consecutive, committed together. A txn
+ *   that fails is rolled back and consumes no revision, so watchers never see a hole.
+ */
+export class SqliteStore implements Store {
+  readonly path: string;
+  private readonly db: DatabaseSync;
+  private readonly hub: WatchHub;
+  private readonly compactBatchSize: number;
+  private revision: number;
+  private compacted: number;
+  private closed = false;
+  /** Compactions run one at a time. */
+  private compaction: Promise<void> = Promise.resolve();
+
+  private readonly latestStmt: StatementSync;
+  private readonly insertStmt: StatementSync;
+  private readonly listStmt: StatementSync;
+  private readonly historyStmt: StatementSync;
+  private readonly compactSupersededStmt: StatementSync;
+  private readonly compactDeletedStmt: StatementSync;
+  private readonly setCompactStmt: StatementSync;
+
+  /** Opens (and if needed creates) the database file and its schema. */
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.path = path;
+    this.hub = new WatchHub(options.watchQueueLimit);
+    this.compactBatchSize = Math.max(1, options.compactBatchSize ?? DEFAULT_COMPACT_BATCH);
+    mkdirSync(dirname(path), { recursive: true });
+    try {
+      this.db = new DatabaseSync(path, {
+        timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      });
+    } catch (err) {
+      throw openError(path, err);
+    }
+    try {
+      // EXCLUSIVE before WAL: no shared-memory index, and the lock is held until close.
+      this.db.exec('PRAGMA locking_mode = EXCLUSIVE');
+      const mode = this.db.prepare('PRAGMA journal_mode = WAL').get()?.journal_mode;
+      if (mode !== 'wal') {
+        throw new Error(`could not switch ${path} to WAL mode (got ${String(mode)})`);
+      }
+      this.db.exec('PRAGMA synchronous = FULL');
+      this.immediate(() => this.db.exec(SCHEMA));
+      const version = this.meta('schema_version');
+      if (version > SQLITE_SCHEMA_VERSION) {
+        throw new Error(
+          `${path} has schema version ${version}; this build understands up to ${SQLITE_SCHEMA_VERSION}`,
+        );
+      }
+      this.compacted = this.meta('compact_revision');
+      const seq = this.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'kine'`).get();
+      this.revision = Math.max(num(seq?.seq ?? 0), this.compacted);
+
+      this.latestStmt = this.db.prepare(
+        `SELECT ${COLUMNS} FROM kine WHERE name = ? ORDER BY id DESC LIMIT 1`,
+      );
+      this.insertStmt = this.db.prepare(
+        `INSERT INTO kine (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      );
+      this.listStmt = this.db.prepare(
+        `SELECT k.id, k.name, k.created, k.deleted, k.create_revision, k.prev_revision, k.value
+         FROM (SELECT MAX(id) AS id FROM kine WHERE ${UNDER_PREFIX} GROUP BY name) AS latest
+         JOIN kine AS k ON k.id = latest.id
+         WHERE k.deleted = 0
+         ORDER BY k.name`,
+      );
+      // The previous row of any change after the compaction point is still there: compaction
+      // only removes rows whose successor is at or below that point.
+      this.historyStmt = this.db.prepare(
+        `SELECT k.id, k.name, k.created, k.deleted, k.create_revision, k.prev_revision, k.value,
+                p.value AS prev_value
+         FROM kine AS k LEFT JOIN kine AS p ON p.id = k.prev_revision
+         WHERE k.id > :after
+           AND k.name >= :prefix AND k.name < (:prefix || CAST(x'ff' AS TEXT))
+         ORDER BY k.id`,
+      );
+      this.compactSupersededStmt = this.db.prepare(
+        `DELETE FROM kine WHERE id IN (
+           SELECT prev_revision FROM kine WHERE id > ? AND id <= ? AND prev_revision > 0)`,
+      );
+      this.compactDeletedStmt = this.db.prepare(
+        `DELETE FROM kine WHERE id > ? AND id <= ? AND deleted = 1`,
+      );
+      this.setCompactStmt = this.db.prepare(
+        `UPDATE meta SET value = ? WHERE name = 'compact_revision'`,
+      );
+    } catch (err) {
+      this.db.close();
+      throw openError(path, err);
+    }
+  }
+
+  currentRevision(): Promise<number> {
+    return Promise.resolve(this.revision);
+  }
+
+  compactedRevision(): Promise<number> {
+    return Promise.resolve(this.compacted);
+  }
+
+  get(key: string): Promise<KeyValue | undefined> {
+    return this.run(() => this.latest(key));
+  }
+
+  list(prefix: string): Promise<ListResult> {
+    return this.run(() => {
+      const rows = this.listStmt.all({ prefix }) as unknown as Row[];
+      return { items: rows.map(toKeyValue), revision: this.revision };
+    });
+  }
+
+  create(key: string, value: string): Promise<KeyValue> {
+    return this.run(() => this.apply([{ op: 'create', key, value }])[0]!.kv);
+  }
+
+  update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
+    return this.run(() => this.apply([{ op: 'update', key, value, expectedModRevision }])[0]!.kv);
+  }
+
+  delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
+    const op: TxnOp =
+      expectedModRevision === undefined
+        ? { op: 'delete', key }
+        : { op: 'delete', key, expectedModRevision };
+    return this.run(() => this.apply([op])[0]!.kv);
+  }
+
+  txn(ops: readonly TxnOp[]): Promise<number> {
+    return this.run(() => {
+      this.apply(ops);
+      return this.revision;
+    });
+  }
+
+  watch(prefix: string, afterRevision: number, signal: AbortSignal): AsyncIterable<StoreEvent> {
+    this.checkOpen();
+    if (afterRevision < this.compacted) {
+      throw new StoreError(
+        'Compacted',
+        prefix,
+        `revision ${afterRevision} has been compacted (oldest is ${this.compacted + 1})`,
+        this.compacted,
+      );
+    }
+    // Read the history and subscribe in one synchronous step: no commit can fall in between.
+    const rows = this.historyStmt.all({ after: afterRevision, prefix }) as unknown as HistoryRow[];
+    return this.hub.subscribe(prefix, rows.map(toEvent), signal, afterRevision);
+  }
+
+  /**
+   * Removes rows superseded at or below `revision` and delete records at or below it, in
+   * batches of revisions, each its own transaction; the compaction point advances per batch.
+   */
+  compact(revision: number): Promise<void> {
+    const run = this.compaction.then(() => this.compactTo(revision));
+    this.compaction = run.catch(() => undefined);
+    return run;
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.db.close();
+      this.hub.closeAll(new StoreError('Closed', '', 'store closed'));
+    }
+    return Promise.resolve();
+  }
+
+  private async compactTo(revision: number): Promise<void> {
+    this.checkOpen();
+    const target = Math.min(revision, this.revision);
+    while (this.compacted < target) {
+      this.checkOpen();
+      const from = this.compacted;
+      const to = Math.min(target, from + this.compactBatchSize);
+      this.immediate(() => {
+        this.compactSupersededStmt.run(from, to);
+        this.compactDeletedStmt.run(from, to);
+        this.setCompactStmt.run(to);
+      });
+      this.compacted = to;
+      if (this.compacted < target) await yieldToEventLoop();
+    }
+  }
+
+  private run<T>(fn: () => T): Promise<T> {
+    try {
+      this.checkOpen();
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StoreError('Closed', '', 'store closed');
+  }
+
+  private meta(name: string): number {
+    return num(this.db.prepare('SELECT value FROM meta WHERE name = ?').get(name)?.value ?? 0);
+  }
+
+  private latest(key: string): KeyValue | undefined {
+    const row = this.latestStmt.get(key) as unknown as Row | undefined;
+    return row && !row.deleted ? toKeyValue(row) : undefined;
+  }
+
+  /** Runs fn in an IMMEDIATE transaction; rolls back and rethrows if anything fails. */
+  private immediate<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  /**
+   * Checks every op against the state the earlier ops leave (reads inside the transaction see
+   * its own writes), appends one row per op, commits, then publishes.
+   */
+  private apply(ops: readonly TxnOp[]): StoreEvent[] {
+    if (ops.length === 0) return [];
+    let rev = this.revision;
+    const events = this.immediate(() => {
+      const out: StoreEvent[] = [];
+      for (const op of ops) {
+        const latestRow = this.latestStmt.get(op.key) as unknown as Row | undefined;
+        const prev = latestRow && !latestRow.deleted ? toKeyValue(latestRow) : undefined;
+        const prevId = latestRow?.id ?? 0;
+        if (op.op === 'create') {
+          if (prev) {
+            throw new StoreError(
+              'KeyExists',
+              op.key,
+              `key ${op.key} already exists`,
+              prev.modRevision,
+            );
+          }
+          rev += 1;
+          this.insertStmt.run(rev, op.key, 1, 0, rev, prevId, op.value);
+          const kv: KeyValue = {
+            key: op.key,
+            value: op.value,
+            createRevision: rev,
+            modRevision: rev,
+          };
+          out.push({ type: 'create', revision: rev, kv });
+          continue;
+        }
+        if (!prev) throw new StoreError('NotFound', op.key, `key ${op.key} not found`);
+        const expected = op.expectedModRevision;
+        if (expected !== undefined && expected !== prev.modRevision) {
+          throw new StoreError(
+            'Conflict',
+            op.key,
+            `key ${op.key} is at revision ${prev.modRevision}, not ${expected}`,
+            prev.modRevision,
+          );
+        }
+        rev += 1;
+        if (op.op === 'update') {
+          this.insertStmt.run(rev, op.key, 0, 0, prev.createRevision, prevId, op.value);
+          const kv: KeyValue = {
+            key: op.key,
+            value: op.value,
+            createRevision: prev.createRevision,
+            modRevision: rev,
+          };
+          out.push({ type: 'update', revision: rev, kv, prev });
+        } else {
+          this.insertStmt.run(rev, op.key, 0, 1, prev.createRevision, prevId, prev.value);
+          out.push({ type: 'delete', revision: rev, kv: { ...prev, modRevision: rev }, prev });
+        }
+      }
+      return out;
+    });
+    this.revision = rev;
+    this.hub.publish(events);
+    return events;
+  }
+}
+
+function num(value: SQLOutputValue): number {
+  return typeof value === 'bigint' ? Number(value) : Number(value ?? 0);
+}
+
+function toKeyValue(row: Row): KeyValue {
+  return {
+    key: row.name,
+    value: row.value,
+    createRevision: row.create_revision,
+    modRevision: row.id,
+  };
+}
+
+function toEvent(row: HistoryRow): StoreEvent {
+  const kv = toKeyValue(row);
+  if (row.created) return { type: 'create', revision: row.id, kv };
+  const event: StoreEvent = { type: row.deleted ? 'delete' : 'update', revision: row.id, kv };
+  if (row.prev_value !== null) {
+    event.prev = {
+      key: row.name,
+      value: row.prev_value,
+      createRevision: row.create_revision,
+      modRevision: row.prev_revision,
+    };
+  }
+  return event;
+}
+
+function openError(path: string, err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/database is locked|SQLITE_BUSY/i.test(message)) {
+    return new Error(`state database ${path} is in use by another process`, { cause: err });
+  }
+  return new Error(`cannot open state database ${path}: ${message}`, { cause: err });
+}

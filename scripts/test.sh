@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): dependencies, Docker, build, type-check, lint, dependency floors,
+# then every test (unit + integration). Exits non-zero on the first failure.
+#
+# Docker-dependent tests never skip: without an engine they fail. With CI=true a missing engine
+# stops the run right here, before anything else.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# The project's pinned Node (node_modules/.bin/node) and tools first, also when run as a plain
+# `bash scripts/test.sh`.
+export PATH="$ROOT/node_modules/.bin:$PATH"
+export TESTCONTAINERS_RYUK_DISABLED=true
+
+step() {
+  local name=$1
+  shift
+  local started=$SECONDS
+  echo "test: == $name" >&2
+  if ! "$@"; then
+    echo "test: FAILED: $name ($((SECONDS - started))s)" >&2
+    exit 1
+  fi
+  echo "test: ok: $name ($((SECONDS - started))s)" >&2
+}
+
+if [[ ! -d node_modules ]]; then
+  step "npm ci" npm ci
+fi
+
+if ! bash scripts/setup-docker.sh; then
+  if [[ ${CI:-} == true ]]; then
+    echo "test: FAILED: no Docker engine in CI; Docker-dependent tests must not be skipped" >&2
+    exit 1
+  fi
+  echo "test: warning: no Docker engine; the integration tests will fail" >&2
+fi
+
+step "build" npm run -s build
+step "typecheck" npm run -s typecheck
+step "lint" npm run -s lint
+step "dependency floors" node scripts/check-deps.mjs
+step "tests" vitest run "$@"
