@@ -1,0 +1,1 @@
+export { fitErrorMessage, schedule, type PodsOnNodes, type ScheduleResult } from './schedule.js';

@@ -1,0 +1,335 @@
+import { stringify } from 'yaml';
+import {
+  nodeReadyStatus,
+  podDisplayStatus,
+  type AnyKindDefinition,
+  type ApiObject,
+  type ConfigMap,
+  type ContainerStatus,
+  type Event,
+  type Node,
+  type Pod,
+  type Secret,
+} from '../api/index.js';
+import { age } from '../util/age.js';
+import { LAST_APPLIED } from './apply.js';
+import { formatTable } from './table.js';
+
+type Entry =
+  { type: 'kv'; indent: number; key: string; value: string } | { type: 'raw'; text: string };
+
+/**
+ * kubectl describe's layout: `Key:  value` lines whose values line up within each run of such
+ * lines; multi-line values continue in the value column; `Key:` alone opens a nested block.
+ */
+export class DescribeWriter {
+  private readonly entries: Entry[] = [];
+
+  kv(indent: number, key: string, value: string | number | boolean | undefined): void {
+    const text = value === undefined || value === '' ? '<none>' : String(value);
+    this.entries.push({ type: 'kv', indent, key, value: text });
+  }
+
+  /** `Key:` with the block that follows indented below it. */
+  heading(indent: number, key: string): void {
+    this.raw(indent, `${key}:`);
+  }
+
+  raw(indent: number, text: string): void {
+    for (const line of text.split('\n'))
+      this.entries.push({ type: 'raw', text: line ? ' '.repeat(indent * 2) + line : '' });
+  }
+
+  render(): string {
+    const out: string[] = [];
+    let i = 0;
+    while (i < this.entries.length) {
+      const entry = this.entries[i]!;
+      if (entry.type === 'raw') {
+        out.push(entry.text);
+        i++;
+        continue;
+      }
+      let j = i;
+      const run: Extract<Entry, { type: 'kv' }>[] = [];
+      while (j < this.entries.length && this.entries[j]!.type === 'kv')
+        run.push(this.entries[j++] as Extract<Entry, { type: 'kv' }>);
+      const column = Math.max(...run.map((e) => e.indent * 2 + e.key.length + 1)) + 2;
+      for (const e of run) {
+        const label = `${' '.repeat(e.indent * 2)}${e.key}:`;
+        const [first = '', ...rest] = e.value.split('\n');
+        out.push(`${label.padEnd(column)}${first}`.trimEnd());
+        for (const line of rest) out.push(`${' '.repeat(column)}${line}`.trimEnd());
+      }
+      i = j;
+    }
+    return `${out.join('\n')}\n`;
+  }
+}
+
+function mapLines(map: Record<string, string> | undefined, skip: readonly string[] = []): string {
+  const entries = Object.entries(map ?? {})
+    .filter(([k]) => !skip.includes(k))
+    .sort(([a], [b]) => a.localeCompare(b));
+  return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join('\n') : '<none>';
+}
+
+function timestamp(value: string | undefined, now: Date): string {
+  if (!value) return '<unknown>';
+  const t = new Date(value);
+  if (Number.isNaN(t.getTime())) return value;
+  return `${t.toUTCString()} (${age(value, now)} ago)`;
+}
+
+/** `involvedObject` -> `Involved Object` */
+export function titleCase(key: string): string {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** Any value as readable, indented YAML-ish lines. */
+function renderValue(w: DescribeWriter, indent: number, key: string, value: unknown): void {
+  if (value === null || value === undefined) return;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+    w.kv(indent, key, String(value));
+    return;
+  }
+  if (typeof value !== 'object') return;
+  if (Array.isArray(value) && value.length === 0) {
+    w.kv(indent, key, '<none>');
+    return;
+  }
+  if (!Array.isArray(value) && Object.keys(value).length === 0) {
+    w.kv(indent, key, '<none>');
+    return;
+  }
+  w.heading(indent, key);
+  w.raw(indent + 1, stringify(value, { lineWidth: 0 }).trimEnd());
+}
+
+function stateLines(
+  w: DescribeWriter,
+  indent: number,
+  title: string,
+  state: ContainerStatus['state'] | undefined,
+  now: Date,
+): void {
+  if (!state) return;
+  if (state.running) {
+    w.kv(indent, title, 'Running');
+    if (state.running.startedAt)
+      w.kv(indent + 1, 'Started', timestamp(state.running.startedAt, now));
+  } else if (state.waiting) {
+    w.kv(indent, title, 'Waiting');
+    if (state.waiting.reason) w.kv(indent + 1, 'Reason', state.waiting.reason);
+    if (state.waiting.message) w.kv(indent + 1, 'Message', state.waiting.message);
+  } else if (state.terminated) {
+    const t = state.terminated;
+    w.kv(indent, title, 'Terminated');
+    if (t.reason) w.kv(indent + 1, 'Reason', t.reason);
+    if (t.message) w.kv(indent + 1, 'Message', t.message);
+    w.kv(indent + 1, 'Exit Code', t.exitCode);
+    if (t.startedAt) w.kv(indent + 1, 'Started', timestamp(t.startedAt, now));
+    if (t.finishedAt) w.kv(indent + 1, 'Finished', timestamp(t.finishedAt, now));
+  }
+}
+
+function describePod(w: DescribeWriter, pod: Pod, now: Date): void {
+  const node = pod.spec.nodeName
+    ? `${pod.spec.nodeName}${pod.status?.hostIP ? `/${pod.status.hostIP}` : ''}`
+    : '<none>';
+  w.kv(0, 'Node', node);
+  w.kv(0, 'Status', podDisplayStatus(pod));
+  if (pod.status?.reason) w.kv(0, 'Reason', pod.status.reason);
+  if (pod.status?.message) w.kv(0, 'Message', pod.status.message);
+  w.kv(0, 'IP', pod.status?.podIP ?? '');
+  w.heading(0, 'Containers');
+  for (const c of pod.spec.containers) {
+    const status = pod.status?.containerStatuses?.find((s) => s.name === c.name);
+    w.heading(1, c.name);
+    w.kv(2, 'Image', c.image);
+    const ports = (c.ports ?? [])
+      .map((p) => `${p.containerPort}/${p.protocol ?? 'TCP'}`)
+      .join(', ');
+    w.kv(2, 'Port', ports);
+    if (c.command) w.kv(2, 'Command', c.command.join('\n'));
+    if (c.args) w.kv(2, 'Args', c.args.join('\n'));
+    if (status) {
+      stateLines(w, 2, 'State', status.state, now);
+      if (status.lastState && Object.keys(status.lastState).length)
+        stateLines(w, 2, 'Last State', status.lastState, now);
+      w.kv(2, 'Ready', status.ready ? 'True' : 'False');
+      w.kv(2, 'Restart Count', status.restartCount);
+    }
+    const limits = c.resources?.limits;
+    if (limits)
+      w.kv(
+        2,
+        'Limits',
+        Object.entries(limits)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('\n'),
+      );
+    const env = (c.env ?? []).map((e) => {
+      if (e.value !== undefined) return `${e.name}:  ${e.value}`;
+      const from = e.valueFrom;
+      if (from?.secretKeyRef)
+        return `${e.name}:  <set to the key '${from.secretKeyRef.key}' in secret '${from.secretKeyRef.name}'>`;
+      if (from?.configMapKeyRef)
+        return `${e.name}:  <set to the key '${from.configMapKeyRef.key}' of config map '${from.configMapKeyRef.name}'>`;
+      return `${e.name}:  <from ${Object.keys(from ?? {}).join(',') || 'unknown'}>`;
+    });
+    w.kv(2, 'Environment', env.join('\n'));
+  }
+  const conditions = pod.status?.conditions ?? [];
+  if (conditions.length) {
+    w.heading(0, 'Conditions');
+    w.raw(
+      1,
+      formatTable(
+        ['Type', 'Status'],
+        conditions.map((c) => [c.type, c.status]),
+        [],
+        '  ',
+      ).lines.join('\n'),
+    );
+  }
+  const volumes = pod.spec.volumes ?? [];
+  if (volumes.length) renderValue(w, 0, 'Volumes', volumes);
+}
+
+function describeNode(w: DescribeWriter, node: Node, now: Date): void {
+  w.kv(0, 'Status', nodeReadyStatus(node));
+  w.kv(0, 'Unschedulable', node.spec?.unschedulable ? 'true' : 'false');
+  w.kv(
+    0,
+    'Taints',
+    (node.spec?.taints ?? [])
+      .map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`)
+      .join('\n'),
+  );
+  const conditions = node.status?.conditions ?? [];
+  if (conditions.length) {
+    w.heading(0, 'Conditions');
+    const rows = conditions.map((c) => [
+      c.type,
+      c.status,
+      c.lastHeartbeatTime ? age(c.lastHeartbeatTime, now) : '',
+      c.reason ?? '',
+      c.message ?? '',
+    ]);
+    w.raw(
+      1,
+      formatTable(
+        ['Type', 'Status', 'LastHeartbeat', 'Reason', 'Message'],
+        rows,
+        [],
+        '  ',
+      ).lines.join('\n'),
+    );
+  }
+  const addresses = node.status?.addresses ?? [];
+  if (addresses.length) {
+    w.heading(0, 'Addresses');
+    for (const a of addresses) w.kv(1, a.type, a.address);
+  }
+  for (const [title, list] of [
+    ['Capacity', node.status?.capacity],
+    ['Allocatable', node.status?.allocatable],
+  ] as const) {
+    if (!list) continue;
+    w.heading(0, title);
+    for (const [k, v] of Object.entries(list)) w.kv(1, k, v);
+  }
+  if (node.status?.nodeInfo) {
+    w.heading(0, 'System Info');
+    for (const [k, v] of Object.entries(node.status.nodeInfo)) w.kv(1, titleCase(k), v);
+  }
+}
+
+function describeSecret(w: DescribeWriter, secret: Secret): void {
+  w.raw(0, '');
+  w.kv(0, 'Type', secret.type ?? 'Opaque');
+  w.raw(0, '\nData\n====');
+  const data = Object.entries(secret.data ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  for (const [k, v] of data) w.kv(0, k, `${Buffer.from(v, 'base64').length} bytes`);
+}
+
+function describeConfigMap(w: DescribeWriter, cm: ConfigMap): void {
+  w.raw(0, '\nData\n====');
+  for (const [k, v] of Object.entries(cm.data ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    w.raw(0, `${k}:\n----\n${v.replace(/\n$/, '')}`);
+  }
+  w.raw(0, '\nBinaryData\n====');
+  for (const [k, v] of Object.entries(cm.binaryData ?? {}))
+    w.kv(0, k, `${Buffer.from(v, 'base64').length} bytes`);
+  w.raw(0, '');
+}
+
+function describeProject(w: DescribeWriter, project: ApiObject): void {
+  const annotations = project.metadata.annotations ?? {};
+  w.kv(0, 'Display Name', annotations['openshift.io/display-name'] ?? '');
+  w.kv(0, 'Description', annotations['openshift.io/description'] ?? '');
+  w.kv(0, 'Status', (project.status as { phase?: string } | undefined)?.phase ?? 'Active');
+}
+
+function describeGeneric(w: DescribeWriter, obj: ApiObject): void {
+  for (const [key, value] of Object.entries(obj)) {
+    if (key === 'apiVersion' || key === 'kind' || key === 'metadata') continue;
+    renderValue(w, 0, titleCase(key), value);
+  }
+}
+
+/** The Events table at the end of describe: TYPE REASON AGE FROM MESSAGE, oldest first. */
+export function formatEvents(events: readonly Event[], now: Date): string {
+  if (events.length === 0) return 'Events:  <none>\n';
+  const sorted = [...events].sort(
+    (a, b) => Date.parse(a.lastTimestamp) - Date.parse(b.lastTimestamp),
+  );
+  const rows = sorted.map((e) => {
+    const last = age(e.lastTimestamp, now);
+    const when = e.count > 1 ? `${last} (x${e.count} over ${age(e.firstTimestamp, now)})` : last;
+    return [e.type, e.reason, when, e.source?.component ?? '', e.message.replace(/\s*\n\s*/g, ' ')];
+  });
+  const table = formatTable(
+    ['Type', 'Reason', 'Age', 'From', 'Message'],
+    [['----', '------', '----', '----', '-------'], ...rows],
+    [],
+    '  ',
+  );
+  return `Events:\n${table.lines.map((l) => `  ${l}`).join('\n')}\n`;
+}
+
+/** The human-readable description of one object (without events). */
+export function describeObject(def: AnyKindDefinition, obj: ApiObject, now: Date): string {
+  const w = new DescribeWriter();
+  w.kv(0, 'Name', obj.metadata.name ?? '');
+  if (def.namespaced) w.kv(0, 'Namespace', obj.metadata.namespace ?? '');
+  w.kv(0, 'Labels', mapLines(obj.metadata.labels));
+  w.kv(0, 'Annotations', mapLines(obj.metadata.annotations, [LAST_APPLIED]));
+  w.kv(0, 'Created', timestamp(obj.metadata.creationTimestamp, now));
+  if (obj.metadata.deletionTimestamp)
+    w.kv(0, 'Deleting Since', timestamp(obj.metadata.deletionTimestamp, now));
+  const owners = obj.metadata.ownerReferences ?? [];
+  if (owners.length) w.kv(0, 'Controlled By', owners.map((o) => `${o.kind}/${o.name}`).join('\n'));
+  switch (def.kind) {
+    case 'Pod':
+      describePod(w, obj as Pod, now);
+      break;
+    case 'Node':
+      describeNode(w, obj, now);
+      break;
+    case 'Secret':
+      describeSecret(w, obj);
+      break;
+    case 'ConfigMap':
+      describeConfigMap(w, obj);
+      break;
+    case 'Project':
+      describeProject(w, obj);
+      break;
+    default:
+      describeGeneric(w, obj);
+  }
+  return w.render();
+}

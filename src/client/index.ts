@@ -1,0 +1,4 @@
+export * from './api-client.js';
+export * from './event-recorder.js';
+export * from './list-watch.js';
+export { readWatchStream, parseWatchLine } from './watch-stream.js';
