@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,9 @@ describe('sqlite store', () => {
     const path = freshPath();
     const store = open(path);
     await store.create('a', 'v');
+    // Owner-only: the store holds secrets.
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(`${path}-wal`).mode & 0o777).toBe(0o600);
     await store.close();
     inspect(path, (db) => {
       expect(db.prepare('PRAGMA journal_mode').get()?.journal_mode).toBe('wal');

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -116,8 +116,11 @@ export class SqliteStore implements Store {
     this.path = path;
     this.hub = new WatchHub(options.watchQueueLimit);
     this.compactBatchSize = Math.max(1, options.compactBatchSize ?? DEFAULT_COMPACT_BATCH);
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
+      // The store holds secrets: owner-only, and SQLite gives its WAL the same mode.
+      closeSync(openSync(path, 'a', 0o600));
+      chmodSync(path, 0o600);
       this.db = new DatabaseSync(path, {
         timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
       });

@@ -101,7 +101,11 @@ export class ApiError extends Error {
   }
 
   static fromStatus(status: Status): ApiError {
-    return new ApiError(status.reason, status.message, status.details ? { details: status.details } : {});
+    return new ApiError(
+      status.reason,
+      status.message,
+      status.details ? { details: status.details } : {},
+    );
   }
 
   static notFound(kind: string, name: string, group = ''): ApiError {
@@ -118,11 +122,9 @@ export class ApiError extends Error {
   }
 
   static conflict(kind: string, name: string, why: string): ApiError {
-    return new ApiError(
-      'Conflict',
-      `Operation cannot be fulfilled on ${kind} "${name}": ${why}`,
-      { details: { name, kind } },
-    );
+    return new ApiError('Conflict', `Operation cannot be fulfilled on ${kind} "${name}": ${why}`, {
+      details: { name, kind },
+    });
   }
 
   /** `Pod "x" is invalid: spec.containers[0].image: Required value` */

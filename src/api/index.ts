@@ -5,7 +5,14 @@ export * from './paths.js';
 export * from './registry.js';
 export * from './validation.js';
 export * from './kinds/index.js';
-export type { Pod, PodSpec, PodStatus, Container, ContainerStatus, PodCondition } from './kinds/pod.js';
+export type {
+  Pod,
+  PodSpec,
+  PodStatus,
+  Container,
+  ContainerStatus,
+  PodCondition,
+} from './kinds/pod.js';
 export { podDisplayStatus } from './kinds/pod.js';
 export type { Node, NodeCondition, NodeStatus } from './kinds/node.js';
 export { nodeReadyStatus } from './kinds/node.js';

@@ -13,7 +13,8 @@ export const ANNOTATIONS_TOTAL_MAX = 256 * 1024;
 /** Each function returns the problems found; an empty list means valid. */
 export function dns1123Label(value: string): string[] {
   const errs: string[] = [];
-  if (value.length > DNS1123_LABEL_MAX) errs.push(`must be no more than ${DNS1123_LABEL_MAX} characters`);
+  if (value.length > DNS1123_LABEL_MAX)
+    errs.push(`must be no more than ${DNS1123_LABEL_MAX} characters`);
   if (!dns1123LabelRe.test(value)) {
     errs.push(
       "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')",
@@ -62,7 +63,8 @@ export function qualifiedName(value: string): string[] {
 
 export function labelValue(value: string): string[] {
   const errs: string[] = [];
-  if (value.length > LABEL_VALUE_MAX) errs.push(`must be no more than ${LABEL_VALUE_MAX} characters`);
+  if (value.length > LABEL_VALUE_MAX)
+    errs.push(`must be no more than ${LABEL_VALUE_MAX} characters`);
   if (!labelValueRe.test(value)) {
     errs.push(
       "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue', or 'my_value', or '12345')",

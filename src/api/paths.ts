@@ -18,7 +18,8 @@ export function groupVersionPrefix(def: Pick<AnyKindDefinition, 'group' | 'versi
  */
 export function resourcePath(def: AnyKindDefinition, target: PathTarget = {}): string {
   let path = groupVersionPrefix(def);
-  if (def.namespaced && target.namespace) path += `/namespaces/${encodeURIComponent(target.namespace)}`;
+  if (def.namespaced && target.namespace)
+    path += `/namespaces/${encodeURIComponent(target.namespace)}`;
   path += `/${def.plural}`;
   if (target.name !== undefined) path += `/${encodeURIComponent(target.name)}`;
   if (target.subresource) path += `/${target.subresource}`;

@@ -47,7 +47,15 @@ export interface KindDefinition<T extends ApiObject = ApiObject> {
 
 export type AnyKindDefinition = KindDefinition<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-export const ALL_VERBS: readonly Verb[] = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+export const ALL_VERBS: readonly Verb[] = [
+  'get',
+  'list',
+  'watch',
+  'create',
+  'update',
+  'patch',
+  'delete',
+];
 
 /** Fills the defaults so kind files stay short. */
 export function defineKind<T extends ApiObject>(

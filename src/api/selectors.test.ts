@@ -175,7 +175,11 @@ describe('fieldMatcher', () => {
 
   it('combines labels and fields in objectMatcher', () => {
     expect(objectMatcher(podKind, {})(pod)).toBe(true);
-    expect(objectMatcher(podKind, { labelSelector: 'app=web', fieldSelector: 'spec.nodeName=n1' })(pod)).toBe(true);
-    expect(objectMatcher(podKind, { labelSelector: 'app=db', fieldSelector: 'spec.nodeName=n1' })(pod)).toBe(false);
+    expect(
+      objectMatcher(podKind, { labelSelector: 'app=web', fieldSelector: 'spec.nodeName=n1' })(pod),
+    ).toBe(true);
+    expect(
+      objectMatcher(podKind, { labelSelector: 'app=db', fieldSelector: 'spec.nodeName=n1' })(pod),
+    ).toBe(false);
   });
 });

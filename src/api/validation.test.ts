@@ -23,7 +23,9 @@ const pod = (spec: unknown, metadata: Record<string, unknown> = { name: 'web' })
 describe('fieldPath', () => {
   it('writes Kubernetes field paths', () => {
     expect(fieldPath(['spec', 'containers', 0, 'image'])).toBe('spec.containers[0].image');
-    expect(fieldPath(['metadata', 'labels', 'app.kubernetes.io/name'])).toBe('metadata.labels[app.kubernetes.io/name]');
+    expect(fieldPath(['metadata', 'labels', 'app.kubernetes.io/name'])).toBe(
+      'metadata.labels[app.kubernetes.io/name]',
+    );
   });
 });
 
@@ -41,12 +43,18 @@ describe('validateObject', () => {
     expect(err.code).toBe(422);
     expect(err.message).toBe('Pod "web" is invalid: spec.containers[0].image: Required value');
     expect(err.details?.causes).toEqual([
-      { field: 'spec.containers[0].image', message: 'Required value', reason: 'FieldValueRequired' },
+      {
+        field: 'spec.containers[0].image',
+        message: 'Required value',
+        reason: 'FieldValueRequired',
+      },
     ]);
   });
 
   it('reports wrong types with the value and the expected type', () => {
-    const err = invalid(() => validateObject(podKind, pod({ containers: [{ name: 'web', image: 3 }] })));
+    const err = invalid(() =>
+      validateObject(podKind, pod({ containers: [{ name: 'web', image: 3 }] })),
+    );
     expect(err.message).toContain('spec.containers[0].image: Invalid value: 3: must be a string');
   });
 
@@ -67,7 +75,12 @@ describe('validateObject', () => {
     );
     const fields = err.details?.causes?.map((c) => c.field);
     expect(fields).toEqual(
-      expect.arrayContaining(['metadata.name', 'metadata.namespace', 'metadata.labels', 'metadata.labels[app]']),
+      expect.arrayContaining([
+        'metadata.name',
+        'metadata.namespace',
+        'metadata.labels',
+        'metadata.labels[app]',
+      ]),
     );
     expect(err.message).toContain('metadata.name: Invalid value: "Bad_Name"');
   });
@@ -76,34 +89,54 @@ describe('validateObject', () => {
     const err = invalid(() =>
       validateObject(
         podKind,
-        pod({ containers: [{ name: 'a', image: 'x' }, { name: 'a', image: 'y' }] }),
+        pod({
+          containers: [
+            { name: 'a', image: 'x' },
+            { name: 'a', image: 'y' },
+          ],
+        }),
       ),
     );
     expect(err.message).toContain('spec.containers[1].name: Duplicate value: "a"');
   });
 
   it('requires a name or generateName', () => {
-    const err = invalid(() => validateObject(configMapKind, { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} }));
+    const err = invalid(() =>
+      validateObject(configMapKind, { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} }),
+    );
     expect(err.details?.causes?.[0]?.field).toBe('metadata.name');
   });
 
   it('refuses a namespace on cluster-scoped kinds', () => {
     const err = invalid(() =>
-      validateObject(projectKind, { apiVersion: 'project.openshift.io/v1', kind: 'Project', metadata: { name: 'p', namespace: 'x' } }),
+      validateObject(projectKind, {
+        apiVersion: 'project.openshift.io/v1',
+        kind: 'Project',
+        metadata: { name: 'p', namespace: 'x' },
+      }),
     );
     expect(err.details?.causes?.[0]?.field).toBe('metadata.namespace');
   });
 
   it('project names are DNS-1123 labels', () => {
     const err = invalid(() =>
-      validateObject(projectKind, { apiVersion: 'project.openshift.io/v1', kind: 'Project', metadata: { name: 'a.b' } }),
+      validateObject(projectKind, {
+        apiVersion: 'project.openshift.io/v1',
+        kind: 'Project',
+        metadata: { name: 'a.b' },
+      }),
     );
     expect(err.details?.causes?.[0]?.field).toBe('metadata.name');
   });
 
   it('rejects secrets whose data is not base64, and encodes stringData', () => {
     const err = invalid(() =>
-      validateObject(secretKind, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { k: 'not base64!' } }),
+      validateObject(secretKind, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 's' },
+        data: { k: 'not base64!' },
+      }),
     );
     expect(err.details?.causes?.[0]?.field).toBe('data.k');
     const ok = validateObject(secretKind, {
@@ -119,7 +152,12 @@ describe('validateObject', () => {
 
   it('rejects invalid configmap keys and oversize objects', () => {
     const bad = invalid(() =>
-      validateObject(configMapKind, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { 'a/b': 'x' } }),
+      validateObject(configMapKind, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'c' },
+        data: { 'a/b': 'x' },
+      }),
     );
     expect(bad.details?.causes?.[0]?.field).toBe('data[a/b]');
     const big = invalid(() =>
@@ -142,7 +180,8 @@ describe('KindRegistry', () => {
   const kinds = builtinKinds();
 
   it('finds kinds by what users type', () => {
-    for (const name of ['pods', 'pod', 'po', 'Pod', 'PODS']) expect(kinds.forUserName(name)?.kind).toBe('Pod');
+    for (const name of ['pods', 'pod', 'po', 'Pod', 'PODS'])
+      expect(kinds.forUserName(name)?.kind).toBe('Pod');
     expect(kinds.forUserName('cm')?.kind).toBe('ConfigMap');
     expect(kinds.forUserName('projects.project.openshift.io')?.kind).toBe('Project');
     expect(kinds.forUserName('nope')).toBeUndefined();
@@ -156,7 +195,10 @@ describe('KindRegistry', () => {
 
   it('looks kinds up by URL resource', () => {
     expect(kinds.forResource('', 'v1', 'secrets')?.kind).toBe('Secret');
-    expect(kinds.forResource('project.openshift.io', 'v1', 'projectrequests')?.verbs).toEqual(['create', 'list']);
+    expect(kinds.forResource('project.openshift.io', 'v1', 'projectrequests')?.verbs).toEqual([
+      'create',
+      'list',
+    ]);
   });
 
   it('refuses to register a resource twice', () => {

@@ -37,7 +37,9 @@ function describeValue(value: unknown): string {
 export function zodCauses(error: z.ZodError, prefix: readonly PropertyKey[] = []): StatusCause[] {
   return error.issues.map((issue) => {
     const field = fieldPath([...prefix, ...issue.path]);
-    const reason = issue.message.startsWith('Required value') ? 'FieldValueRequired' : 'FieldValueInvalid';
+    const reason = issue.message.startsWith('Required value')
+      ? 'FieldValueRequired'
+      : 'FieldValueInvalid';
     return { field, message: issue.message, reason };
   });
 }
@@ -88,12 +90,19 @@ function mapCauses(field: string, errs: string[], value: string): StatusCause[] 
 }
 
 /** Validates metadata.name against the kind's name rule. */
-export function validateName(def: AnyKindDefinition, name: string, field = 'metadata.name'): StatusCause[] {
+export function validateName(
+  def: AnyKindDefinition,
+  name: string,
+  field = 'metadata.name',
+): StatusCause[] {
   const errs = def.nameRule === 'dns1123-label' ? dns1123Label(name) : dns1123Subdomain(name);
   return mapCauses(field, errs, name);
 }
 
-export function validateLabels(labels: Record<string, string> | undefined, field: string): StatusCause[] {
+export function validateLabels(
+  labels: Record<string, string> | undefined,
+  field: string,
+): StatusCause[] {
   const causes: StatusCause[] = [];
   for (const [k, v] of Object.entries(labels ?? {})) {
     causes.push(...mapCauses(field, qualifiedName(k), k));
@@ -145,7 +154,11 @@ export function validateObject(def: AnyKindDefinition, input: unknown): ApiObjec
   if (!meta.ok) return fail(meta.causes);
   const m = meta.value;
   if (!m.name && !m.generateName) {
-    causes.push({ field: 'metadata.name', message: 'Required value: name or generateName is required', reason: 'FieldValueRequired' });
+    causes.push({
+      field: 'metadata.name',
+      message: 'Required value: name or generateName is required',
+      reason: 'FieldValueRequired',
+    });
   }
   if (m.name) causes.push(...validateName(def, m.name));
   if (m.generateName) {
@@ -154,9 +167,14 @@ export function validateObject(def: AnyKindDefinition, input: unknown): ApiObjec
     causes.push(...validateName(def, prefix, 'metadata.generateName'));
   }
   if (def.namespaced) {
-    if (m.namespace) causes.push(...mapCauses('metadata.namespace', dns1123Label(m.namespace), m.namespace));
+    if (m.namespace)
+      causes.push(...mapCauses('metadata.namespace', dns1123Label(m.namespace), m.namespace));
   } else if (m.namespace) {
-    causes.push({ field: 'metadata.namespace', message: `Forbidden: not allowed on this type`, reason: 'FieldValueForbidden' });
+    causes.push({
+      field: 'metadata.namespace',
+      message: `Forbidden: not allowed on this type`,
+      reason: 'FieldValueForbidden',
+    });
   }
   causes.push(...validateLabels(m.labels, 'metadata.labels'));
   causes.push(...validateAnnotations(m.annotations, 'metadata.annotations'));

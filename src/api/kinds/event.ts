@@ -39,7 +39,9 @@ const schema = z.looseObject({
   count: z.number().int().min(1),
   firstTimestamp: z.string().min(1),
   lastTimestamp: z.string().min(1),
-  source: z.looseObject({ component: z.string().optional(), host: z.string().optional() }).optional(),
+  source: z
+    .looseObject({ component: z.string().optional(), host: z.string().optional() })
+    .optional(),
 });
 
 export const eventKind = defineKind<Event>({
@@ -62,7 +64,10 @@ export const eventKind = defineKind<Event>({
     { header: 'LAST SEEN', value: (e, now) => age(e.lastTimestamp, now) },
     { header: 'TYPE', value: (e) => e.type },
     { header: 'REASON', value: (e) => e.reason },
-    { header: 'OBJECT', value: (e) => `${e.involvedObject.kind.toLowerCase()}/${e.involvedObject.name}` },
+    {
+      header: 'OBJECT',
+      value: (e) => `${e.involvedObject.kind.toLowerCase()}/${e.involvedObject.name}`,
+    },
     { header: 'MESSAGE', value: (e) => e.message },
   ],
 });

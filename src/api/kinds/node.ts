@@ -23,7 +23,11 @@ export interface NodeStatus {
 
 export interface Node extends ApiObject {
   metadata: ObjectMeta;
-  spec?: { unschedulable?: boolean; podCIDR?: string; taints?: { key: string; value?: string; effect: string }[] };
+  spec?: {
+    unschedulable?: boolean;
+    podCIDR?: string;
+    taints?: { key: string; value?: string; effect: string }[];
+  };
   status?: NodeStatus;
 }
 
@@ -48,7 +52,8 @@ const schema = z.looseObject({
 
 export function nodeReadyStatus(node: Node): string {
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
-  const base = ready?.status === 'True' ? 'Ready' : ready?.status === 'False' ? 'NotReady' : 'Unknown';
+  const base =
+    ready?.status === 'True' ? 'Ready' : ready?.status === 'False' ? 'NotReady' : 'Unknown';
   return node.spec?.unschedulable ? `${base},SchedulingDisabled` : base;
 }
 

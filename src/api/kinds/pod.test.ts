@@ -21,16 +21,28 @@ describe('podDisplayStatus', () => {
     const status: Pod['status'] = {
       phase: 'Running',
       containerStatuses: [
-        { name: 'c', ready: false, restartCount: 3, image: 'i', state: { waiting: { reason: 'CrashLoopBackOff' } } },
+        {
+          name: 'c',
+          ready: false,
+          restartCount: 3,
+          image: 'i',
+          state: { waiting: { reason: 'CrashLoopBackOff' } },
+        },
       ],
     };
     expect(podDisplayStatus(pod(status))).toBe('CrashLoopBackOff');
   });
 
   it('shows terminated reasons, or the exit code without one', () => {
-    const t = (terminated: { exitCode: number; reason?: string; signal?: number }): Pod['status'] => ({
+    const t = (terminated: {
+      exitCode: number;
+      reason?: string;
+      signal?: number;
+    }): Pod['status'] => ({
       phase: 'Failed',
-      containerStatuses: [{ name: 'c', ready: false, restartCount: 0, image: 'i', state: { terminated } }],
+      containerStatuses: [
+        { name: 'c', ready: false, restartCount: 0, image: 'i', state: { terminated } },
+      ],
     });
     expect(podDisplayStatus(pod(t({ exitCode: 0, reason: 'Completed' })))).toBe('Completed');
     expect(podDisplayStatus(pod(t({ exitCode: 137, reason: 'OOMKilled' })))).toBe('OOMKilled');
@@ -41,10 +53,18 @@ describe('podDisplayStatus', () => {
     const status: Pod['status'] = {
       phase: 'Pending',
       initContainerStatuses: [
-        { name: 'i', ready: false, restartCount: 0, image: 'i', state: { terminated: { exitCode: 1, reason: 'Error' } } },
+        {
+          name: 'i',
+          ready: false,
+          restartCount: 0,
+          image: 'i',
+          state: { terminated: { exitCode: 1, reason: 'Error' } },
+        },
       ],
     };
     expect(podDisplayStatus(pod(status))).toBe('Init:Error');
-    expect(podDisplayStatus(pod(undefined, { deletionTimestamp: '2026-01-01T00:00:00Z' }))).toBe('Terminating');
+    expect(podDisplayStatus(pod(undefined, { deletionTimestamp: '2026-01-01T00:00:00Z' }))).toBe(
+      'Terminating',
+    );
   });
 });

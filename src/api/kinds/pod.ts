@@ -21,16 +21,24 @@ const envVar = z.looseObject({
     .looseObject({
       configMapKeyRef: keySelector.optional(),
       secretKeyRef: keySelector.optional(),
-      fieldRef: z.looseObject({ fieldPath: z.string().min(1), apiVersion: z.string().optional() }).optional(),
-      resourceFieldRef: z.looseObject({ resource: z.string().min(1), containerName: z.string().optional() }).optional(),
+      fieldRef: z
+        .looseObject({ fieldPath: z.string().min(1), apiVersion: z.string().optional() })
+        .optional(),
+      resourceFieldRef: z
+        .looseObject({ resource: z.string().min(1), containerName: z.string().optional() })
+        .optional(),
     })
     .optional(),
 });
 
 const envFromSource = z.looseObject({
   prefix: z.string().optional(),
-  configMapRef: z.looseObject({ name: z.string().min(1), optional: z.boolean().optional() }).optional(),
-  secretRef: z.looseObject({ name: z.string().min(1), optional: z.boolean().optional() }).optional(),
+  configMapRef: z
+    .looseObject({ name: z.string().min(1), optional: z.boolean().optional() })
+    .optional(),
+  secretRef: z
+    .looseObject({ name: z.string().min(1), optional: z.boolean().optional() })
+    .optional(),
 });
 
 const port = z.union([z.number().int().min(1).max(65535), z.string().min(1)]);
@@ -89,7 +97,9 @@ export const containerSchema = z.looseObject({
       }),
     )
     .optional(),
-  resources: z.looseObject({ limits: resourceList.optional(), requests: resourceList.optional() }).optional(),
+  resources: z
+    .looseObject({ limits: resourceList.optional(), requests: resourceList.optional() })
+    .optional(),
   volumeMounts: z
     .array(
       z.looseObject({
@@ -104,7 +114,10 @@ export const containerSchema = z.looseObject({
   readinessProbe: probe.optional(),
   startupProbe: probe.optional(),
   lifecycle: z
-    .looseObject({ preStop: z.looseObject(handler).optional(), postStart: z.looseObject(handler).optional() })
+    .looseObject({
+      preStop: z.looseObject(handler).optional(),
+      postStart: z.looseObject(handler).optional(),
+    })
     .optional(),
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
   securityContext: securityContext.optional(),
@@ -114,12 +127,22 @@ export const containerSchema = z.looseObject({
 
 const volume = z.looseObject({
   name: z.string().min(1),
-  emptyDir: z.looseObject({ medium: z.string().optional(), sizeLimit: quantity.optional() }).optional(),
+  emptyDir: z
+    .looseObject({ medium: z.string().optional(), sizeLimit: quantity.optional() })
+    .optional(),
   configMap: z
-    .looseObject({ name: z.string().min(1), optional: z.boolean().optional(), defaultMode: z.number().int().optional() })
+    .looseObject({
+      name: z.string().min(1),
+      optional: z.boolean().optional(),
+      defaultMode: z.number().int().optional(),
+    })
     .optional(),
   secret: z
-    .looseObject({ secretName: z.string().min(1), optional: z.boolean().optional(), defaultMode: z.number().int().optional() })
+    .looseObject({
+      secretName: z.string().min(1),
+      optional: z.boolean().optional(),
+      defaultMode: z.number().int().optional(),
+    })
     .optional(),
   hostPath: z.looseObject({ path: z.string() }).optional(),
   persistentVolumeClaim: z.looseObject({ claimName: z.string().min(1) }).optional(),
@@ -207,7 +230,10 @@ export interface Pod extends ApiObject {
   status?: PodStatus;
 }
 
-export const podSchema = z.looseObject({ spec: podSpecSchema, status: z.looseObject({}).optional() });
+export const podSchema = z.looseObject({
+  spec: podSpecSchema,
+  status: z.looseObject({}).optional(),
+});
 
 function validatePod(pod: Pod): StatusCause[] {
   const causes: StatusCause[] = [];
@@ -220,12 +246,16 @@ function validatePod(pod: Pod): StatusCause[] {
   for (const [group, list] of groups) {
     (list ?? []).forEach((c, i) => {
       const field = `spec.${group}[${i}].name`;
-      for (const e of dns1123Label(c.name)) causes.push({ field, message: `Invalid value: "${c.name}": ${e}` });
+      for (const e of dns1123Label(c.name))
+        causes.push({ field, message: `Invalid value: "${c.name}": ${e}` });
       if (seen.has(c.name)) causes.push({ field, message: `Duplicate value: "${c.name}"` });
       seen.add(c.name);
       (c.volumeMounts ?? []).forEach((vm, j) => {
         if (!volumes.has(vm.name)) {
-          causes.push({ field: `spec.${group}[${i}].volumeMounts[${j}].name`, message: `Not found: "${vm.name}"` });
+          causes.push({
+            field: `spec.${group}[${i}].volumeMounts[${j}].name`,
+            message: `Not found: "${vm.name}"`,
+          });
         }
       });
     });

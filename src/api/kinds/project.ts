@@ -20,7 +20,10 @@ export const projectKind = defineKind<Project>({
   aliasApiVersions: ['v1'],
   namespaced: false,
   nameRule: 'dns1123-label',
-  schema: z.looseObject({ spec: z.looseObject({}).optional(), status: z.looseObject({}).optional() }),
+  schema: z.looseObject({
+    spec: z.looseObject({}).optional(),
+    status: z.looseObject({}).optional(),
+  }),
   statusSubresource: true,
   fieldSelectors: { 'status.phase': (p) => p.status?.phase ?? '' },
   columns: [
@@ -44,6 +47,9 @@ export const projectRequestKind = defineKind<ProjectRequest>({
   aliasApiVersions: ['v1'],
   namespaced: false,
   nameRule: 'dns1123-label',
-  schema: z.looseObject({ displayName: z.string().max(1024).optional(), description: z.string().max(4096).optional() }),
+  schema: z.looseObject({
+    displayName: z.string().max(1024).optional(),
+    description: z.string().max(4096).optional(),
+  }),
   verbs: ['create', 'list'],
 });

@@ -36,13 +36,20 @@ export const secretKind = defineKind<Secret>({
   namespaced: true,
   schema,
   validate: (s) => {
-    const causes = [...validateDataKeys('data', s.data), ...validateDataKeys('stringData', s.stringData)];
+    const causes = [
+      ...validateDataKeys('data', s.data),
+      ...validateDataKeys('stringData', s.stringData),
+    ];
     const keys = new Set([...Object.keys(s.data ?? {}), ...Object.keys(s.stringData ?? {})]);
     for (const key of requiredKeys[s.type ?? ''] ?? []) {
       if (!keys.has(key)) causes.push({ field: `data[${key}]`, message: 'Required value' });
     }
-    const size = Object.entries(s.data ?? {}).reduce((n, [k, v]) => n + k.length + (v.length * 3) / 4, 0);
-    if (size > DATA_SIZE_MAX) causes.push({ field: 'data', message: `Too long: must have at most ${DATA_SIZE_MAX} bytes` });
+    const size = Object.entries(s.data ?? {}).reduce(
+      (n, [k, v]) => n + k.length + (v.length * 3) / 4,
+      0,
+    );
+    if (size > DATA_SIZE_MAX)
+      causes.push({ field: 'data', message: `Too long: must have at most ${DATA_SIZE_MAX} bytes` });
     return causes;
   },
   normalize: (s) => {
@@ -50,7 +57,8 @@ export const secretKind = defineKind<Secret>({
     const out: Secret = { ...rest, type: s.type ?? 'Opaque' };
     if (stringData) {
       out.data = { ...(s.data ?? {}) };
-      for (const [k, v] of Object.entries(stringData)) out.data[k] = Buffer.from(v, 'utf8').toString('base64');
+      for (const [k, v] of Object.entries(stringData))
+        out.data[k] = Buffer.from(v, 'utf8').toString('base64');
     }
     return out;
   },

@@ -1,0 +1,180 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { CliError, contextOf, type CliContext } from '../src/cli/index.js';
+import { ApiClient } from '../src/client/index.js';
+import { createLogger } from '../src/util/logger.js';
+import { loadConfig, type MasterConfig } from '../master/config.js';
+import { startMaster, type RunningMaster } from '../master/main.js';
+import {
+  defaultDataDir,
+  logFile,
+  removeEndpoint,
+  runningServer,
+  startDetached,
+  stopServer,
+  writeEndpoint,
+} from './all-in-one.js';
+
+interface ServerOptions {
+  dataDir?: string;
+  listen?: string;
+  logLevel?: string;
+}
+
+function masterConfig(ctx: CliContext, opts: ServerOptions): MasterConfig {
+  try {
+    return loadConfig(ctx.io.env, {
+      dataDir: opts.dataDir,
+      listen: opts.listen,
+      logLevel: opts.logLevel,
+    });
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+}
+
+/** Resolves when the process is asked to stop. */
+function stopRequested(): Promise<string> {
+  return new Promise((resolveStop) => {
+    const stop = (signal: string): void => resolveStop(signal);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+/** Runs the all-in-one server in this process until SIGINT/SIGTERM. */
+async function serve(
+  ctx: CliContext,
+  config: MasterConfig,
+  onReady?: (m: RunningMaster) => Promise<void>,
+): Promise<void> {
+  const logger = createLogger({ level: config.logLevel });
+  let master: RunningMaster;
+  try {
+    master = await startMaster(config, logger);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') {
+      throw new CliError(
+        `address ${config.listen.host}:${config.listen.port} is already in use; choose another with --listen HOST:PORT`,
+      );
+    }
+    throw new CliError(e.message);
+  }
+  await writeEndpoint(config.dataDir, {
+    pid: process.pid,
+    url: master.url,
+    startedAt: new Date().toISOString(),
+  });
+  try {
+    await onReady?.(master);
+    const signal = await stopRequested();
+    logger.info({ signal }, 'stopping');
+  } finally {
+    await master.close();
+    await removeEndpoint(config.dataDir, process.pid);
+  }
+}
+
+/** Logs the CLI in as admin against the server and prints what to do next. */
+async function loginAndGreet(
+  ctx: CliContext,
+  url: string,
+  token: string,
+  config: MasterConfig,
+  log: string | undefined,
+): Promise<void> {
+  const client = new ApiClient({ server: url, token });
+  const user = (await client.whoami()).metadata.name;
+  const previous = await ctx.config();
+  const sameServer = previous.server === url;
+  await ctx.saveConfig({
+    ...previous,
+    server: url,
+    token,
+    user,
+    project: sameServer && previous.project ? previous.project : 'default',
+  });
+  ctx.out('Slipway is up.');
+  ctx.out(`  API server   ${url}`);
+  ctx.out(`  data         ${config.dataDir}`);
+  if (log) ctx.out(`  log          ${log}`);
+  ctx.out(`  CLI config   ${ctx.configPath} (logged in as ${user})`);
+  ctx.out('');
+  ctx.out('Next:');
+  ctx.out('  slipway new-project demo');
+  ctx.out('  slipway get pods');
+  ctx.out(
+    `  slipway down${config.dataDir === resolve(defaultDataDir(ctx.io.env)) ? '' : ` --data-dir ${config.dataDir}`}`,
+  );
+}
+
+export function registerServerCommands(program: Command): void {
+  const ctx = contextOf(program);
+  const dataDirHelp =
+    'where the server keeps its state (default: ~/.slipway/data or $SLIPWAY_DATA_DIR)';
+
+  program
+    .command('up')
+    .description('start Slipway on this machine (all-in-one, embedded store) and log the CLI in')
+    .option('--data-dir <dir>', dataDirHelp)
+    .option('--listen <host:port>', 'API server address (default: 127.0.0.1:8443)')
+    .option('--log-level <level>', 'server log level', 'info')
+    .option('--foreground', 'run in this terminal instead of in the background')
+    .action(async (opts: ServerOptions & { foreground?: boolean }) => {
+      const config = masterConfig(ctx, opts);
+      const running = await runningServer(config.dataDir);
+      if (running) {
+        throw new CliError(
+          `Slipway is already running on data directory ${config.dataDir} (pid ${running.pid}, ${running.url}); stop it with "slipway down"`,
+        );
+      }
+      if (opts.foreground) {
+        await serve(ctx, config, (m) => loginAndGreet(ctx, m.url, m.adminToken, config, undefined));
+        return;
+      }
+      const args = [
+        '--listen',
+        `${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`,
+        '--log-level',
+        config.logLevel,
+      ];
+      let started;
+      try {
+        started = await startDetached(config.dataDir, args);
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+      const { loadOrCreateTokens } = await import('../master/auth/tokens.js');
+      const tokens = await loadOrCreateTokens(config.dataDir);
+      await loginAndGreet(ctx, started.endpoint.url, tokens.adminToken, config, started.log);
+    });
+
+  program
+    .command('down')
+    .description('stop the Slipway started by "slipway up"')
+    .option('--data-dir <dir>', dataDirHelp)
+    .action(async (opts: ServerOptions) => {
+      const config = masterConfig(ctx, opts);
+      const stopped = await stopServer(config.dataDir);
+      ctx.out(
+        stopped
+          ? `Slipway stopped (pid ${stopped.pid}).`
+          : `Slipway is not running (data directory ${config.dataDir}).`,
+      );
+    });
+
+  program
+    .command('server')
+    .description(
+      'run the all-in-one server in the foreground, logging JSON to stdout (what "up" starts)',
+    )
+    .option('--data-dir <dir>', dataDirHelp)
+    .option('--listen <host:port>', 'API server address (default: 127.0.0.1:8443)')
+    .option('--log-level <level>', 'log level', 'info')
+    .action(async (opts: ServerOptions) => {
+      await serve(ctx, masterConfig(ctx, opts));
+    });
+}
+
+export { logFile };

@@ -1,0 +1,112 @@
+import { ApiError } from '../../src/api/errors.js';
+import type { Verb } from '../../src/api/registry.js';
+import { CLUSTER_ADMINS_GROUP, NODE_BOOTSTRAPPERS_GROUP, type UserInfo } from './user.js';
+
+/** What a request wants to do, in RBAC terms. */
+export interface RequestAttributes {
+  verb: Verb;
+  /** API group; '' for core. */
+  group: string;
+  /** Plural resource name: `pods`. */
+  resource: string;
+  subresource?: string | undefined;
+  /** Absent for cluster-scoped resources and for lists across all namespaces. */
+  namespace?: string | undefined;
+  name?: string | undefined;
+}
+
+/** One RBAC-style rule. `*` matches anything; resources may name a subresource: `pods/status`. */
+export interface PolicyRule {
+  verbs: readonly (Verb | '*')[];
+  apiGroups: readonly string[];
+  resources: readonly string[];
+}
+
+export interface Subject {
+  kind: 'User' | 'Group';
+  name: string;
+}
+
+/** Grants rules to subjects, cluster-wide or (with namespace) in one project. */
+export interface Binding {
+  subjects: readonly Subject[];
+  /** Limits the binding to one project; absent means every project and cluster-scoped objects. */
+  namespace?: string;
+  rules: readonly PolicyRule[];
+}
+
+export const CLUSTER_ADMIN_RULES: readonly PolicyRule[] = [
+  { verbs: ['*'], apiGroups: ['*'], resources: ['*'] },
+];
+
+/** What a node agent joining with the bootstrap token may do. */
+export const NODE_BOOTSTRAP_RULES: readonly PolicyRule[] = [
+  {
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
+    apiGroups: [''],
+    resources: ['nodes', 'nodes/status'],
+  },
+  { verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['pods'] },
+  { verbs: ['get', 'update', 'patch'], apiGroups: [''], resources: ['pods/status'] },
+  { verbs: ['create', 'update', 'patch'], apiGroups: [''], resources: ['events'] },
+  { verbs: ['get'], apiGroups: [''], resources: ['configmaps', 'secrets'] },
+];
+
+export const DEFAULT_BINDINGS: readonly Binding[] = [
+  { subjects: [{ kind: 'Group', name: CLUSTER_ADMINS_GROUP }], rules: CLUSTER_ADMIN_RULES },
+  { subjects: [{ kind: 'Group', name: NODE_BOOTSTRAPPERS_GROUP }], rules: NODE_BOOTSTRAP_RULES },
+];
+
+function ruleAllows(rule: PolicyRule, attrs: RequestAttributes): boolean {
+  const resource = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
+  return (
+    (rule.verbs.includes('*') || rule.verbs.includes(attrs.verb)) &&
+    (rule.apiGroups.includes('*') || rule.apiGroups.includes(attrs.group)) &&
+    (rule.resources.includes('*') ||
+      rule.resources.includes(resource) ||
+      (attrs.subresource !== undefined && rule.resources.includes(`${attrs.resource}/*`)))
+  );
+}
+
+function bindingApplies(binding: Binding, user: UserInfo, attrs: RequestAttributes): boolean {
+  if (binding.namespace !== undefined && binding.namespace !== attrs.namespace) return false;
+  return binding.subjects.some((s) =>
+    s.kind === 'User' ? s.name === user.name : user.groups.includes(s.name),
+  );
+}
+
+/** Decides from a list of bindings; deny unless some rule allows. */
+export class RuleAuthorizer {
+  private readonly bindings: readonly Binding[];
+
+  constructor(bindings: readonly Binding[] = DEFAULT_BINDINGS) {
+    this.bindings = bindings;
+  }
+
+  allows(user: UserInfo, attrs: RequestAttributes): boolean {
+    return this.bindings.some(
+      (b) => bindingApplies(b, user, attrs) && b.rules.some((r) => ruleAllows(r, attrs)),
+    );
+  }
+
+  /** Throws a Forbidden ApiError naming the user, verb and resource unless allowed. */
+  authorize(user: UserInfo, attrs: RequestAttributes): void {
+    if (!this.allows(user, attrs)) throw forbidden(user, attrs);
+  }
+}
+
+/** `User "x" cannot list resource "pods" in project "y"`, as OpenShift words it. */
+export function forbidden(user: UserInfo, attrs: RequestAttributes): ApiError {
+  const resource = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
+  const group = attrs.group ? ` in API group "${attrs.group}"` : '';
+  const scope = attrs.namespace ? ` in project "${attrs.namespace}"` : ' at the cluster scope';
+  const what = attrs.name ? `${resource} "${attrs.name}"` : resource;
+  const message = `${what} is forbidden: User "${user.name}" cannot ${attrs.verb} resource "${resource}"${group}${scope}`;
+  return new ApiError('Forbidden', message, {
+    details: {
+      kind: attrs.resource,
+      group: attrs.group,
+      ...(attrs.name ? { name: attrs.name } : {}),
+    },
+  });
+}

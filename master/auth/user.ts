@@ -1,0 +1,12 @@
+/** Who a request is from, once its bearer token is checked. */
+export interface UserInfo {
+  name: string;
+  groups: readonly string[];
+}
+
+export const ADMIN_USER = 'admin';
+export const NODE_BOOTSTRAP_USER = 'system:node-bootstrap';
+
+export const CLUSTER_ADMINS_GROUP = 'system:cluster-admins';
+export const NODE_BOOTSTRAPPERS_GROUP = 'system:node-bootstrappers';
+export const AUTHENTICATED_GROUP = 'system:authenticated';

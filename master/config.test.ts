@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { isLoopback, loadConfig, parseListen } from './config.js';
+
+describe('loadConfig', () => {
+  it('has defaults under HOME', () => {
+    const c = loadConfig({ HOME: '/home/u' });
+    expect(c).toEqual({
+      dataDir: '/home/u/.slipway/data',
+      listen: { host: '127.0.0.1', port: 8443 },
+      storeUrl: 'sqlite:///home/u/.slipway/data/state.db',
+      compactionIntervalSeconds: 300,
+      logLevel: 'info',
+      shutdownTimeoutSeconds: 10,
+    });
+  });
+
+  it('reads the environment, and options win over it', () => {
+    const env = {
+      SLIPWAY_DATA_DIR: '/srv/a',
+      SLIPWAY_LISTEN: '[::1]:9000',
+      SLIPWAY_COMPACTION_INTERVAL_SECONDS: '60',
+      SLIPWAY_LOG_LEVEL: 'debug',
+    };
+    const fromEnv = loadConfig(env);
+    expect(fromEnv.dataDir).toBe('/srv/a');
+    expect(fromEnv.listen).toEqual({ host: '::1', port: 9000 });
+    expect(fromEnv.compactionIntervalSeconds).toBe(60);
+    expect(fromEnv.logLevel).toBe('debug');
+    const c = loadConfig(env, {
+      dataDir: '/srv/b',
+      listen: '127.0.0.1:0',
+      storeUrl: 'memory://',
+      compactionIntervalSeconds: 0,
+    });
+    expect(c.dataDir).toBe('/srv/b');
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(c.storeUrl).toBe('memory://');
+    expect(c.compactionIntervalSeconds).toBe(0);
+  });
+
+  it('lists every invalid setting', () => {
+    expect(() =>
+      loadConfig(
+        {},
+        {
+          dataDir: '/d',
+          listen: 'nope',
+          logLevel: 'loud',
+          compactionIntervalSeconds: 'x',
+          storeUrl: 'state.db',
+        },
+      ),
+    ).toThrow(/listen: .*nope.*logLevel.*|listen/);
+    try {
+      loadConfig(
+        {},
+        {
+          dataDir: '/d',
+          listen: 'nope',
+          logLevel: 'loud',
+          compactionIntervalSeconds: -1,
+          storeUrl: 'state.db',
+        },
+      );
+    } catch (err) {
+      const message = (err as Error).message;
+      for (const field of ['listen', 'logLevel', 'compactionIntervalSeconds', 'storeUrl'])
+        expect(message).toContain(field);
+    }
+    expect(() => loadConfig({})).toThrow(/dataDir/);
+  });
+
+  it('parses listen addresses', () => {
+    expect(parseListen('localhost:80')).toEqual({ host: 'localhost', port: 80 });
+    expect(() => parseListen('1.2.3.4:70000')).toThrow();
+    expect(() => parseListen('8443')).toThrow();
+    expect(isLoopback('127.0.0.1')).toBe(true);
+    expect(isLoopback('::1')).toBe(true);
+    expect(isLoopback('0.0.0.0')).toBe(false);
+  });
+});

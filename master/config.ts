@@ -1,0 +1,120 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** The master's configuration, validated once at start. */
+export interface MasterConfig {
+  /** Holds the store, tokens.json and the lock file. Absolute. */
+  dataDir: string;
+  listen: { host: string; port: number };
+  /** `sqlite:///abs/state.db` (default: DATA_DIR/state.db) or `memory://`. */
+  storeUrl: string;
+  /** 0 disables compaction. */
+  compactionIntervalSeconds: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** How long shutdown waits for requests in flight before cutting connections. */
+  shutdownTimeoutSeconds: number;
+}
+
+/** What the command line may set; each overrides its environment variable. */
+export interface MasterOptions {
+  dataDir?: string | undefined;
+  listen?: string | undefined;
+  storeUrl?: string | undefined;
+  compactionIntervalSeconds?: number | string | undefined;
+  logLevel?: string | undefined;
+  shutdownTimeoutSeconds?: number | string | undefined;
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:8443';
+
+/** The environment variables loadConfig reads. */
+export const ENV = {
+  dataDir: 'SLIPWAY_DATA_DIR',
+  listen: 'SLIPWAY_LISTEN',
+  storeUrl: 'SLIPWAY_STORE_URL',
+  compactionIntervalSeconds: 'SLIPWAY_COMPACTION_INTERVAL_SECONDS',
+  logLevel: 'SLIPWAY_LOG_LEVEL',
+  shutdownTimeoutSeconds: 'SLIPWAY_SHUTDOWN_TIMEOUT_SECONDS',
+} as const;
+
+/** `127.0.0.1:8443`, `[::1]:8443`, `localhost:0`. */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new Error(`"${value}" is not a HOST:PORT address (e.g. 127.0.0.1:8443 or [::1]:8443)`);
+  }
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/** Whether a listen host only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+const seconds = z.coerce
+  .number()
+  .int()
+  .min(0)
+  .max(7 * 24 * 3600);
+
+const schema = z.object({
+  dataDir: z.string().min(1, 'Required value: set --data-dir or SLIPWAY_DATA_DIR (or HOME)'),
+  listen: z.string().transform((value, ctx) => {
+    try {
+      return parseListen(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+  storeUrl: z
+    .string()
+    .regex(/^[a-z][a-z0-9+.-]*:\/\//i, 'must be a URL such as sqlite:///path/state.db or memory://')
+    .optional(),
+  compactionIntervalSeconds: seconds,
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  shutdownTimeoutSeconds: seconds.max(600),
+});
+
+/**
+ * Builds the master's configuration from the environment and command-line options (options
+ * win). Throws an Error listing every invalid setting.
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  options: MasterOptions = {},
+): MasterConfig {
+  const pick = <K extends keyof typeof ENV>(key: K): string | number | undefined => {
+    const value = options[key];
+    if (value !== undefined && value !== '') return value;
+    const fromEnv = env[ENV[key]];
+    return fromEnv === '' ? undefined : fromEnv;
+  };
+  const defaultDataDir = env.HOME ? join(env.HOME, '.slipway', 'data') : '';
+  const input = {
+    dataDir: pick('dataDir') ?? defaultDataDir,
+    listen: pick('listen') ?? DEFAULT_LISTEN,
+    storeUrl: pick('storeUrl'),
+    compactionIntervalSeconds: pick('compactionIntervalSeconds') ?? 300,
+    logLevel: pick('logLevel') ?? 'info',
+    shutdownTimeoutSeconds: pick('shutdownTimeoutSeconds') ?? 10,
+  };
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (i) => `${i.path.join('.') || 'config'}: ${i.message}`,
+    );
+    throw new Error(`invalid master configuration: ${problems.join('; ')}`);
+  }
+  const c = result.data;
+  const dataDir = isAbsolute(c.dataDir) ? c.dataDir : resolve(c.dataDir);
+  return {
+    dataDir,
+    listen: c.listen,
+    storeUrl: c.storeUrl ?? `sqlite://${join(dataDir, 'state.db')}`,
+    compactionIntervalSeconds: c.compactionIntervalSeconds,
+    logLevel: c.logLevel,
+    shutdownTimeoutSeconds: c.shutdownTimeoutSeconds,
+  };
+}

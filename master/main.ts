@@ -1,0 +1,188 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { builtinKinds } from '../src/api/kinds/index.js';
+import { RuleAuthorizer } from './auth/authorizer.js';
+import { loadOrCreateTokens, TokenAuthenticator } from './auth/tokens.js';
+import { isLoopback, type MasterConfig } from './config.js';
+import { createApp, type VersionInfo } from './server/app.js';
+import { lockDataDir } from './server/data-dir-lock.js';
+import { Projects } from './server/projects.js';
+import { ResourceStore } from './server/resources.js';
+import { ActiveWatches } from './server/watch-stream.js';
+import { Compactor } from './store/compactor.js';
+import { openStore } from './store/open-store.js';
+import type { Store } from './store/types.js';
+
+export interface RunningMaster {
+  /** `http://127.0.0.1:PORT`, with the port actually bound. */
+  url: string;
+  /** Bearer token of user `admin` (cluster admin). */
+  adminToken: string;
+  /** Bearer token of user `system:node-bootstrap`, for agents joining the cluster. */
+  joinToken: string;
+  /** Stops accepting, ends watches, waits for requests in flight (bounded), closes the store. */
+  close(): Promise<void>;
+}
+
+/** What tests (and embedders) may supply instead of the defaults. */
+export interface MasterDependencies {
+  /** Use this store instead of opening config.storeUrl; the caller keeps ownership. */
+  store?: Store;
+  /** How often watches with allowWatchBookmarks=true get a BOOKMARK (default 60 s). */
+  bookmarkIntervalMs?: number;
+}
+
+/** The package.json version, found by walking up from this file (source or dist). */
+async function packageVersion(): Promise<string> {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i += 1) {
+    try {
+      const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'slipway' && pkg.version) return pkg.version;
+    } catch {
+      // not here; look further up
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
+
+async function versionInfo(): Promise<VersionInfo> {
+  const version = await packageVersion();
+  const [major = '0', minor = '0'] = version.split('.');
+  return {
+    major,
+    minor,
+    gitVersion: `v${version}`,
+    platform: `${process.platform}/${process.arch}`,
+    nodeVersion: process.version,
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Starts the master: locks the data directory, loads (or creates) the tokens, opens the store,
+ * finishes interrupted project deletions, serves the API and runs the compactor.
+ */
+export async function startMaster(
+  config: MasterConfig,
+  logger: Logger,
+  deps: MasterDependencies = {},
+): Promise<RunningMaster> {
+  const log = logger.child({ component: 'master' });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const lock = await lockDataDir(config.dataDir);
+  const undo: (() => Promise<void>)[] = [() => lock.release()];
+  const rollback = async (): Promise<void> => {
+    for (const step of undo.reverse())
+      await step().catch((err: unknown) => log.error({ err }, 'cleanup failed'));
+  };
+  try {
+    const tokens = await loadOrCreateTokens(config.dataDir);
+    const store = deps.store ?? (await openStore(config.storeUrl));
+    if (!deps.store) undo.push(() => store.close());
+
+    const registry = builtinKinds();
+    const resources = new ResourceStore({ store, registry });
+    const projects = new Projects(resources, log.child({ component: 'projects' }));
+    await projects.resumeTerminating();
+    await projects.ensureBootstrap();
+
+    const watches = new ActiveWatches();
+    const inflight = { count: 0 };
+    const app = createApp({
+      registry,
+      resources,
+      projects,
+      authenticator: new TokenAuthenticator(tokens.entries),
+      authorizer: new RuleAuthorizer(),
+      logger: log.child({ component: 'api' }),
+      version: await versionInfo(),
+      watches,
+      inflight,
+      ...(deps.bookmarkIntervalMs === undefined
+        ? {}
+        : { bookmarkIntervalMs: deps.bookmarkIntervalMs }),
+    });
+    const server = createServer({ noDelay: true }, app);
+    await listen(server, config.listen.host, config.listen.port);
+    undo.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const { port } = server.address() as AddressInfo;
+    const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+    const url = `http://${host}:${port}`;
+
+    const compactor =
+      config.compactionIntervalSeconds > 0
+        ? new Compactor(store, {
+            logger: log.child({ component: 'compactor' }),
+            intervalMs: config.compactionIntervalSeconds * 1000,
+          })
+        : undefined;
+    compactor?.start();
+
+    if (!isLoopback(config.listen.host)) {
+      log.warn(
+        { listen: config.listen.host },
+        'listening beyond loopback over plain HTTP: bearer tokens cross the network unencrypted',
+      );
+    }
+    log.info(
+      { url, dataDir: config.dataDir, store: config.storeUrl.replace(/^(\w+):.*/, '$1') },
+      'master started',
+    );
+
+    const shutdown = async (): Promise<void> => {
+      log.info({}, 'master stopping');
+      await compactor?.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      watches.abortAll();
+      server.closeIdleConnections();
+      const deadline = Date.now() + config.shutdownTimeoutSeconds * 1000;
+      while (inflight.count > 0 && Date.now() < deadline) await sleep(10);
+      if (inflight.count > 0)
+        log.warn({ requests: inflight.count }, 'shutdown deadline reached; closing connections');
+      server.closeAllConnections();
+      await closed;
+      if (!deps.store) await store.close();
+      await lock.release();
+      log.info({}, 'master stopped');
+    };
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      adminToken: tokens.adminToken,
+      joinToken: tokens.joinToken,
+      close: () => (closing ??= shutdown()),
+    };
+  } catch (err) {
+    await rollback();
+    throw err;
+  }
+}
