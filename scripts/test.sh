@@ -41,4 +41,16 @@ step "build" npm run -s build
 step "typecheck" npm run -s typecheck
 step "lint" npm run -s lint
 step "dependency floors" node scripts/check-deps.mjs
-step "tests" vitest run "$@"
+mkdir -p .tmp
+rm -f .tmp/vitest-report.json
+echo "test: == tests" >&2
+started=$SECONDS
+status=0
+vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-report.json "$@" || status=$?
+# The closing line, `N passed, N failed, N skipped`, also when tests failed.
+node scripts/test-summary.mjs .tmp/vitest-report.json || status=1
+if [[ $status -ne 0 ]]; then
+  echo "test: FAILED: tests ($((SECONDS - started))s)" >&2
+  exit "$status"
+fi
+echo "test: ok: tests ($((SECONDS - started))s)" >&2
