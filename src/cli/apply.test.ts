@@ -121,6 +121,36 @@ describe('planApply', () => {
     expect(changed.action).toBe('patch');
   });
 
+  it('keeps Secret values out of the last-applied annotation, yet removes dropped keys', () => {
+    const given: ApiObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's', namespace: 'demo' },
+      stringData: { password: 'hunter22', user: 'admin' },
+    };
+    const created = planApply(secretKind, given, undefined);
+    expect(created.action).toBe('create');
+    if (created.action !== 'create') return;
+    const annotation = created.object.metadata.annotations![LAST_APPLIED]!;
+    expect(annotation).not.toContain('hunter22');
+    expect(JSON.parse(annotation)).toMatchObject({
+      stringData: { password: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) as unknown },
+    });
+    expect(created.object.stringData).toEqual({ password: 'hunter22', user: 'admin' });
+
+    const live = stored(created.object);
+    delete live.stringData;
+    live.data = {
+      password: Buffer.from('hunter22').toString('base64'),
+      user: Buffer.from('admin').toString('base64'),
+    };
+    live.type = 'Opaque';
+    expect(planApply(secretKind, given, live)).toEqual({ action: 'unchanged' });
+    const dropped = planApply(secretKind, { ...given, stringData: { password: 'hunter22' } }, live);
+    expect(dropped.action).toBe('patch');
+    if (dropped.action === 'patch') expect(dropped.patch.data).toEqual({ user: null });
+  });
+
   it('adds the annotation to objects created without it', () => {
     const given = cm({ a: '1' });
     const live = { ...given, metadata: { ...given.metadata, uid: 'u', resourceVersion: '3' } };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AnyKindDefinition, ApiObject } from '../api/index.js';
 import { jsonEqual } from '../api/merge-patch.js';
 
@@ -34,9 +35,27 @@ export function withLastApplied(obj: ApiObject): ApiObject {
     ...out.metadata,
     annotations: {
       ...(out.metadata.annotations ?? {}),
-      [LAST_APPLIED]: `${JSON.stringify(config)}\n`,
+      [LAST_APPLIED]: `${JSON.stringify(redactSecretValues(config))}\n`,
     },
   };
+  return out;
+}
+
+/**
+ * A Secret's values never go into the annotation (kubectl's well-known leak): each is replaced
+ * by its SHA-256 digest. Apply only needs the keys from the last-applied configuration, to
+ * remove the ones the user dropped; values are compared against the live object.
+ */
+function redactSecretValues(config: ApiObject): ApiObject {
+  if (config.kind !== 'Secret') return config;
+  const out = structuredClone(config);
+  for (const field of ['data', 'stringData']) {
+    const map = out[field];
+    if (!isObject(map)) continue;
+    for (const [key, value] of Object.entries(map)) {
+      map[key] = `sha256:${createHash('sha256').update(String(value)).digest('hex')}`;
+    }
+  }
   return out;
 }
 
