@@ -1,0 +1,150 @@
+// Shared set-up for the runtime integration tests: a DockerRuntime for a node name unique to the
+// test run (so listPods/GC only ever see this run's objects), pod builders, and clean-up of every
+// container, volume and image the run labelled.
+import { randomUUID } from 'node:crypto';
+import type Docker from 'dockerode';
+import { DockerRuntime } from '../../agent/docker/runtime.js';
+import {
+  planPod,
+  type PlanOptions,
+  type PodPlan,
+  type ContainerPlan,
+} from '../../agent/pods/plan.js';
+import type { ConfigMap, Container, Pod, PodSpec, Secret } from '../../src/api/index.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { newTestRun, removeContainersByLabel, TEST_RUN_LABEL } from '../support/docker.js';
+
+export interface TestRun {
+  runId: string;
+  labels: Record<string, string>;
+  nodeName: string;
+  runtime: DockerRuntime;
+  options: PlanOptions;
+}
+
+export function newRuntimeRun(
+  docker: Docker,
+  overrides: Partial<PlanOptions> = {},
+  pauseImage?: string,
+): TestRun {
+  const run = newTestRun();
+  const nodeName = `test-${run.runId}`;
+  const runtime = new DockerRuntime({
+    docker,
+    logger: silentLogger(),
+    nodeName,
+    extraLabels: run.labels,
+    ...(pauseImage ? { pauseImage } : {}),
+  });
+  const options: PlanOptions = {
+    nodeName,
+    uid: 1000680000,
+    gid: 0,
+    logMaxSize: '1m',
+    logMaxFiles: 1,
+    ...overrides,
+  };
+  return { ...run, nodeName, runtime, options };
+}
+
+/** Removes every container, then volume, then image this run labelled; returns what was left. */
+export async function cleanupRun(
+  docker: Docker,
+  runId: string,
+): Promise<{ containers: number; volumes: number }> {
+  const containers = await removeContainersByLabel(docker, TEST_RUN_LABEL, runId);
+  const { Volumes } = await docker.listVolumes({
+    filters: { label: [`${TEST_RUN_LABEL}=${runId}`] },
+  });
+  for (const v of Volumes ?? []) {
+    try {
+      await docker.getVolume(v.Name).remove({ force: true });
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+  }
+  const images = await docker.listImages({ filters: { label: [`${TEST_RUN_LABEL}=${runId}`] } });
+  for (const img of images) {
+    try {
+      await docker.getImage(img.Id).remove({ force: true });
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+  }
+  return { containers, volumes: (Volumes ?? []).length };
+}
+
+/** A BusyBox container running a shell script (the pause image has every BusyBox applet). */
+export function sh(name: string, script: string, extra: Partial<Container> = {}): Container {
+  return {
+    name,
+    image: 'slipway/pause:1',
+    imagePullPolicy: 'Never',
+    command: ['sh', '-c', script],
+    ...extra,
+  };
+}
+
+export function makePod(name: string, spec: Partial<PodSpec> & Pick<PodSpec, 'containers'>): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'test', uid: randomUUID() },
+    spec: { terminationGracePeriodSeconds: 2, ...spec },
+  };
+}
+
+export function plan(
+  run: TestRun,
+  pod: Pod,
+  data: { configMaps?: Record<string, ConfigMap>; secrets?: Record<string, Secret> } = {},
+): PodPlan {
+  return planPod({ pod, ...data }, run.options);
+}
+
+export function containerPlan(p: PodPlan, name: string): ContainerPlan {
+  const r =
+    p.containers.find((c) => c.name === name) ?? p.initContainers.find((c) => c.name === name);
+  if (!r?.plan) throw new Error(`no plan for ${name}: ${r?.error?.message ?? 'unknown container'}`);
+  return r.plan;
+}
+
+/** Runs the sandbox and creates + starts every container of the pod; returns their IDs by name. */
+export async function runPod(
+  run: TestRun,
+  p: PodPlan,
+): Promise<{ sandbox: { id: string; ip: string }; ids: Record<string, string> }> {
+  const sandbox = await run.runtime.runSandbox(p, { attempt: 0 });
+  const ids: Record<string, string> = {};
+  for (const r of p.containers) {
+    if (!r.plan) throw new Error(`container ${r.name}: ${r.error.message}`);
+    const id = await run.runtime.createContainer(p, r.plan, sandbox.id, { attempt: 0 });
+    await run.runtime.startContainer(id);
+    ids[r.name] = id;
+  }
+  return { sandbox, ids };
+}
+
+/** Polls `fn` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
