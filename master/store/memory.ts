@@ -1,123 +1,49 @@
-import { WatchHub } from './watch-hub.js';
-import {
-  StoreError,
-  type KeyValue,
-  type ListResult,
-  type Store,
-  type StoreEvent,
-  type TxnOp,
-} from './types.js';
+import { SynchronousStore } from './synchronous-store.js';
+import { StoreError, type KeyValue, type StoreEvent, type TxnOp } from './types.js';
 
 /**
  * The in-memory driver: the reference implementation of the store semantics, used by unit
  * tests. Everything happens synchronously inside each call, which makes writes atomic.
  */
-export class MemoryStore implements Store {
+export class MemoryStore extends SynchronousStore {
   private readonly live = new Map<string, KeyValue>();
   /** Every change after `compacted`, in revision order. */
-  private history: StoreEvent[] = [];
-  private revision = 0;
-  private compacted = 0;
-  private closed = false;
-  private readonly hub: WatchHub;
+  private events: StoreEvent[] = [];
 
   constructor(options: { watchQueueLimit?: number } = {}) {
-    this.hub = new WatchHub(options.watchQueueLimit);
-  }
-
-  currentRevision(): Promise<number> {
-    return Promise.resolve(this.revision);
-  }
-
-  compactedRevision(): Promise<number> {
-    return Promise.resolve(this.compacted);
-  }
-
-  get(key: string): Promise<KeyValue | undefined> {
-    this.checkOpen();
-    return Promise.resolve(this.live.get(key));
-  }
-
-  list(prefix: string): Promise<ListResult> {
-    this.checkOpen();
-    const items = [...this.live.values()]
-      .filter((kv) => kv.key.startsWith(prefix))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return Promise.resolve({ items, revision: this.revision });
-  }
-
-  create(key: string, value: string): Promise<KeyValue> {
-    return this.run(() => this.apply([{ op: 'create', key, value }])[0]!.kv);
-  }
-
-  update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
-    return this.run(() => this.apply([{ op: 'update', key, value, expectedModRevision }])[0]!.kv);
-  }
-
-  delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
-    const op: TxnOp =
-      expectedModRevision === undefined
-        ? { op: 'delete', key }
-        : { op: 'delete', key, expectedModRevision };
-    return this.run(() => this.apply([op])[0]!.kv);
-  }
-
-  txn(ops: readonly TxnOp[]): Promise<number> {
-    return this.run(() => {
-      this.apply(ops);
-      return this.revision;
-    });
-  }
-
-  watch(prefix: string, afterRevision: number, signal: AbortSignal): AsyncIterable<StoreEvent> {
-    this.checkOpen();
-    if (afterRevision < this.compacted) {
-      throw new StoreError(
-        'Compacted',
-        prefix,
-        `revision ${afterRevision} has been compacted (oldest is ${this.compacted + 1})`,
-        this.compacted,
-      );
-    }
-    const replay = this.history.filter(
-      (ev) => ev.revision > afterRevision && ev.kv.key.startsWith(prefix),
-    );
-    return this.hub.subscribe(prefix, replay, signal, afterRevision);
+    super(options.watchQueueLimit);
   }
 
   compact(revision: number): Promise<void> {
-    this.checkOpen();
-    const upTo = Math.min(revision, this.revision);
-    if (upTo > this.compacted) {
-      this.history = this.history.filter((ev) => ev.revision > upTo);
-      this.compacted = upTo;
-    }
-    return Promise.resolve();
+    return this.run(() => {
+      const upTo = Math.min(revision, this.revision);
+      if (upTo > this.compacted) {
+        this.events = this.events.filter((ev) => ev.revision > upTo);
+        this.compacted = upTo;
+      }
+    });
   }
 
-  close(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      this.hub.closeAll(new StoreError('Closed', '', 'store closed'));
-    }
-    return Promise.resolve();
+  protected read(key: string): KeyValue | undefined {
+    return this.live.get(key);
   }
 
-  private run<T>(fn: () => T): Promise<T> {
-    try {
-      this.checkOpen();
-      return Promise.resolve(fn());
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+  protected readPrefix(prefix: string): KeyValue[] {
+    return [...this.live.values()]
+      .filter((kv) => kv.key.startsWith(prefix))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  private checkOpen(): void {
-    if (this.closed) throw new StoreError('Closed', '', 'store closed');
+  protected history(prefix: string, after: number): StoreEvent[] {
+    return this.events.filter((ev) => ev.revision > after && ev.kv.key.startsWith(prefix));
+  }
+
+  protected release(): void {
+    // Nothing to release: the data goes with the object.
   }
 
   /** Checks every op against the state as the earlier ops leave it, then commits all. */
-  private apply(ops: readonly TxnOp[]): StoreEvent[] {
+  protected apply(ops: readonly TxnOp[]): StoreEvent[] {
     const staged = new Map<string, KeyValue | undefined>();
     const current = (key: string): KeyValue | undefined =>
       staged.has(key) ? staged.get(key) : this.live.get(key);
@@ -174,7 +100,7 @@ export class MemoryStore implements Store {
       else this.live.delete(key);
     }
     this.revision = rev;
-    this.history.push(...events);
+    this.events.push(...events);
     this.hub.publish(events);
     return events;
   }

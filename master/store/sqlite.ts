@@ -2,15 +2,8 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { WatchHub } from './watch-hub.js';
-import {
-  StoreError,
-  type KeyValue,
-  type ListResult,
-  type Store,
-  type StoreEvent,
-  type TxnOp,
-} from './types.js';
+import { SynchronousStore } from './synchronous-store.js';
+import { StoreError, type KeyValue, type StoreEvent, type TxnOp } from './types.js';
 
 /** The schema this code reads and writes; recorded in the meta table. */
 export const SQLITE_SCHEMA_VERSION = 1;
@@ -92,14 +85,10 @@ interface HistoryRow extends Row {
  * - Revisions: each op of a txn gets its own revision, consecutive, committed together. A txn
  *   that fails is rolled back and consumes no revision, so watchers never see a hole.
  */
-export class SqliteStore implements Store {
+export class SqliteStore extends SynchronousStore {
   readonly path: string;
   private readonly db: DatabaseSync;
-  private readonly hub: WatchHub;
   private readonly compactBatchSize: number;
-  private revision: number;
-  private compacted: number;
-  private closed = false;
   /** Compactions run one at a time. */
   private compaction: Promise<void> = Promise.resolve();
 
@@ -113,8 +102,8 @@ export class SqliteStore implements Store {
 
   /** Opens (and if needed creates) the database file and its schema. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
+    super(options.watchQueueLimit);
     this.path = path;
-    this.hub = new WatchHub(options.watchQueueLimit);
     this.compactBatchSize = Math.max(1, options.compactBatchSize ?? DEFAULT_COMPACT_BATCH);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
@@ -185,61 +174,21 @@ export class SqliteStore implements Store {
     }
   }
 
-  currentRevision(): Promise<number> {
-    return Promise.resolve(this.revision);
+  protected read(key: string): KeyValue | undefined {
+    const row = this.latestStmt.get(key) as unknown as Row | undefined;
+    return row && !row.deleted ? toKeyValue(row) : undefined;
   }
 
-  compactedRevision(): Promise<number> {
-    return Promise.resolve(this.compacted);
+  protected readPrefix(prefix: string): KeyValue[] {
+    return (this.listStmt.all({ prefix }) as unknown as Row[]).map(toKeyValue);
   }
 
-  get(key: string): Promise<KeyValue | undefined> {
-    return this.run(() => this.latest(key));
+  protected history(prefix: string, after: number): StoreEvent[] {
+    return (this.historyStmt.all({ after, prefix }) as unknown as HistoryRow[]).map(toEvent);
   }
 
-  list(prefix: string): Promise<ListResult> {
-    return this.run(() => {
-      const rows = this.listStmt.all({ prefix }) as unknown as Row[];
-      return { items: rows.map(toKeyValue), revision: this.revision };
-    });
-  }
-
-  create(key: string, value: string): Promise<KeyValue> {
-    return this.run(() => this.apply([{ op: 'create', key, value }])[0]!.kv);
-  }
-
-  update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
-    return this.run(() => this.apply([{ op: 'update', key, value, expectedModRevision }])[0]!.kv);
-  }
-
-  delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
-    const op: TxnOp =
-      expectedModRevision === undefined
-        ? { op: 'delete', key }
-        : { op: 'delete', key, expectedModRevision };
-    return this.run(() => this.apply([op])[0]!.kv);
-  }
-
-  txn(ops: readonly TxnOp[]): Promise<number> {
-    return this.run(() => {
-      this.apply(ops);
-      return this.revision;
-    });
-  }
-
-  watch(prefix: string, afterRevision: number, signal: AbortSignal): AsyncIterable<StoreEvent> {
-    this.checkOpen();
-    if (afterRevision < this.compacted) {
-      throw new StoreError(
-        'Compacted',
-        prefix,
-        `revision ${afterRevision} has been compacted (oldest is ${this.compacted + 1})`,
-        this.compacted,
-      );
-    }
-    // Read the history and subscribe in one synchronous step: no commit can fall in between.
-    const rows = this.historyStmt.all({ after: afterRevision, prefix }) as unknown as HistoryRow[];
-    return this.hub.subscribe(prefix, rows.map(toEvent), signal, afterRevision);
+  protected release(): void {
+    this.db.close();
   }
 
   /**
@@ -250,15 +199,6 @@ export class SqliteStore implements Store {
     const run = this.compaction.then(() => this.compactTo(revision));
     this.compaction = run.catch(() => undefined);
     return run;
-  }
-
-  close(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      this.db.close();
-      this.hub.closeAll(new StoreError('Closed', '', 'store closed'));
-    }
-    return Promise.resolve();
   }
 
   private async compactTo(revision: number): Promise<void> {
@@ -278,26 +218,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  private run<T>(fn: () => T): Promise<T> {
-    try {
-      this.checkOpen();
-      return Promise.resolve(fn());
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-  }
-
-  private checkOpen(): void {
-    if (this.closed) throw new StoreError('Closed', '', 'store closed');
-  }
-
   private meta(name: string): number {
     return num(this.db.prepare('SELECT value FROM meta WHERE name = ?').get(name)?.value ?? 0);
-  }
-
-  private latest(key: string): KeyValue | undefined {
-    const row = this.latestStmt.get(key) as unknown as Row | undefined;
-    return row && !row.deleted ? toKeyValue(row) : undefined;
   }
 
   /** Runs fn in an IMMEDIATE transaction; rolls back and rethrows if anything fails. */
@@ -317,7 +239,7 @@ export class SqliteStore implements Store {
    * Checks every op against the state the earlier ops leave (reads inside the transaction see
    * its own writes), appends one row per op, commits, then publishes.
    */
-  private apply(ops: readonly TxnOp[]): StoreEvent[] {
+  protected apply(ops: readonly TxnOp[]): StoreEvent[] {
     if (ops.length === 0) return [];
     let rev = this.revision;
     const events = this.immediate(() => {
