@@ -235,69 +235,33 @@ export class SqliteStore extends SynchronousStore {
     }
   }
 
-  /**
-   * Checks every op against the state the earlier ops leave (reads inside the transaction see
-   * its own writes), appends one row per op, commits, then publishes.
-   */
-  protected apply(ops: readonly TxnOp[]): StoreEvent[] {
-    if (ops.length === 0) return [];
-    let rev = this.revision;
-    const events = this.immediate(() => {
-      const out: StoreEvent[] = [];
-      for (const op of ops) {
-        const latestRow = this.latestStmt.get(op.key) as unknown as Row | undefined;
-        const prev = latestRow && !latestRow.deleted ? toKeyValue(latestRow) : undefined;
-        const prevId = latestRow?.id ?? 0;
-        if (op.op === 'create') {
-          if (prev) {
-            throw new StoreError(
-              'KeyExists',
-              op.key,
-              `key ${op.key} already exists`,
-              prev.modRevision,
-            );
-          }
-          rev += 1;
-          this.insertStmt.run(rev, op.key, 1, 0, rev, prevId, op.value);
-          const kv: KeyValue = {
-            key: op.key,
-            value: op.value,
-            createRevision: rev,
-            modRevision: rev,
-          };
-          out.push({ type: 'create', revision: rev, kv });
-          continue;
-        }
-        if (!prev) throw new StoreError('NotFound', op.key, `key ${op.key} not found`);
-        const expected = op.expectedModRevision;
-        if (expected !== undefined && expected !== prev.modRevision) {
-          throw new StoreError(
-            'Conflict',
-            op.key,
-            `key ${op.key} is at revision ${prev.modRevision}, not ${expected}`,
-            prev.modRevision,
-          );
-        }
-        rev += 1;
-        if (op.op === 'update') {
-          this.insertStmt.run(rev, op.key, 0, 0, prev.createRevision, prevId, op.value);
-          const kv: KeyValue = {
-            key: op.key,
-            value: op.value,
-            createRevision: prev.createRevision,
-            modRevision: rev,
-          };
-          out.push({ type: 'update', revision: rev, kv, prev });
-        } else {
-          this.insertStmt.run(rev, op.key, 0, 1, prev.createRevision, prevId, prev.value);
-          out.push({ type: 'delete', revision: rev, kv: { ...prev, modRevision: rev }, prev });
-        }
+  /** Appends one row per change in one IMMEDIATE transaction. Each row links to the key's
+   * previous row (`prev_revision`), which is what watch events read their previous value from. */
+  protected persist(events: readonly StoreEvent[]): void {
+    const lastRow = new Map<string, number>();
+    const previousRow = (key: string): number => {
+      const staged = lastRow.get(key);
+      if (staged !== undefined) return staged;
+      const row = this.latestStmt.get(key) as unknown as Row | undefined;
+      return row?.id ?? 0;
+    };
+    this.immediate(() => {
+      for (const ev of events) {
+        const { key } = ev.kv;
+        const created = ev.type === 'create' ? 1 : 0;
+        const deleted = ev.type === 'delete' ? 1 : 0;
+        this.insertStmt.run(
+          ev.revision,
+          key,
+          created,
+          deleted,
+          ev.kv.createRevision,
+          previousRow(key),
+          ev.kv.value,
+        );
+        lastRow.set(key, ev.revision);
       }
-      return out;
     });
-    this.revision = rev;
-    this.hub.publish(events);
-    return events;
   }
 }
 

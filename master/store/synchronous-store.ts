@@ -30,8 +30,8 @@ export abstract class SynchronousStore implements Store {
   protected abstract readPrefix(prefix: string): KeyValue[];
   /** Retained changes under a prefix with revision > after, in order. */
   protected abstract history(prefix: string, after: number): StoreEvent[];
-  /** Checks and commits every op or none, advances `revision`, publishes to the hub. */
-  protected abstract apply(ops: readonly TxnOp[]): StoreEvent[];
+  /** Writes the changes of one txn durably, all or none (throws to write none). */
+  protected abstract persist(events: readonly StoreEvent[]): void;
   /** Releases the driver's resources; called once by close(). */
   protected abstract release(): void;
   abstract compact(revision: number): Promise<void>;
@@ -96,6 +96,75 @@ export abstract class SynchronousStore implements Store {
       this.hub.closeAll(new StoreError('Closed', '', 'store closed'));
     }
     return Promise.resolve();
+  }
+
+  /**
+   * Checks every op against the state the earlier ops of the txn leave, gives each change the
+   * next revision, persists them together, then publishes them to watchers.
+   */
+  protected apply(ops: readonly TxnOp[]): StoreEvent[] {
+    const events = this.plan(ops);
+    if (events.length === 0) return events;
+    this.persist(events);
+    this.revision = events[events.length - 1]!.revision;
+    this.hub.publish(events);
+    return events;
+  }
+
+  private plan(ops: readonly TxnOp[]): StoreEvent[] {
+    const staged = new Map<string, KeyValue | undefined>();
+    const current = (key: string): KeyValue | undefined =>
+      staged.has(key) ? staged.get(key) : this.read(key);
+    const events: StoreEvent[] = [];
+    let rev = this.revision;
+    for (const op of ops) {
+      const prev = current(op.key);
+      if (op.op === 'create') {
+        if (prev) {
+          throw new StoreError(
+            'KeyExists',
+            op.key,
+            `key ${op.key} already exists`,
+            prev.modRevision,
+          );
+        }
+        rev += 1;
+        const kv: KeyValue = {
+          key: op.key,
+          value: op.value,
+          createRevision: rev,
+          modRevision: rev,
+        };
+        staged.set(op.key, kv);
+        events.push({ type: 'create', revision: rev, kv });
+        continue;
+      }
+      if (!prev) throw new StoreError('NotFound', op.key, `key ${op.key} not found`);
+      const expected = op.expectedModRevision;
+      if (expected !== undefined && expected !== prev.modRevision) {
+        throw new StoreError(
+          'Conflict',
+          op.key,
+          `key ${op.key} is at revision ${prev.modRevision}, not ${expected}`,
+          prev.modRevision,
+        );
+      }
+      rev += 1;
+      if (op.op === 'update') {
+        const kv: KeyValue = {
+          key: op.key,
+          value: op.value,
+          createRevision: prev.createRevision,
+          modRevision: rev,
+        };
+        staged.set(op.key, kv);
+        events.push({ type: 'update', revision: rev, kv, prev });
+      } else {
+        staged.set(op.key, undefined);
+        events.push({ type: 'delete', revision: rev, kv: { ...prev, modRevision: rev }, prev });
+      }
+    }
+    return events;
   }
 
   /** Runs a synchronous step as a promise, refusing work once closed. */
