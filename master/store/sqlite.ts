@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { SynchronousStore } from './synchronous-store.js';
-import { StoreError, type KeyValue, type StoreEvent, type TxnOp } from './types.js';
+import type { KeyValue, StoreEvent } from './types.js';
 
 /** The schema this code reads and writes; recorded in the meta table. */
 export const SQLITE_SCHEMA_VERSION = 1;
