@@ -11,7 +11,40 @@ describe('loadConfig', () => {
       compactionIntervalSeconds: 300,
       logLevel: 'info',
       shutdownTimeoutSeconds: 10,
+      controllers: true,
+      nodeMonitorGracePeriodSeconds: 40,
+      podEvictionTimeoutSeconds: 300,
     });
+  });
+
+  it('reads the controller settings from the environment and options', () => {
+    const env = {
+      SLIPWAY_CONTROLLERS: 'false',
+      SLIPWAY_NODE_MONITOR_GRACE_PERIOD_SECONDS: '3',
+      SLIPWAY_POD_EVICTION_TIMEOUT_SECONDS: '5',
+    };
+    const c = loadConfig({ ...env, SLIPWAY_DATA_DIR: '/d' });
+    expect(c.controllers).toBe(false);
+    expect(c.nodeMonitorGracePeriodSeconds).toBe(3);
+    expect(c.podEvictionTimeoutSeconds).toBe(5);
+    const o = loadConfig(env, {
+      dataDir: '/d',
+      controllers: true,
+      nodeMonitorGracePeriodSeconds: 1,
+      podEvictionTimeoutSeconds: 0,
+    });
+    expect([o.controllers, o.nodeMonitorGracePeriodSeconds, o.podEvictionTimeoutSeconds]).toEqual([
+      true,
+      1,
+      0,
+    ]);
+    expect(loadConfig({ SLIPWAY_CONTROLLERS: '1' }, { dataDir: '/d' }).controllers).toBe(true);
+    expect(() => loadConfig({ SLIPWAY_CONTROLLERS: 'maybe' }, { dataDir: '/d' })).toThrow(
+      /controllers: must be true or false/,
+    );
+    expect(() => loadConfig({}, { dataDir: '/d', nodeMonitorGracePeriodSeconds: 0 })).toThrow(
+      /nodeMonitorGracePeriodSeconds/,
+    );
   });
 
   it('reads the environment, and options win over it', () => {

@@ -13,6 +13,12 @@ export interface MasterConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** How long shutdown waits for requests in flight before cutting connections. */
   shutdownTimeoutSeconds: number;
+  /** Run the controller-manager (scheduler, node lifecycle). Off: a bare API server. */
+  controllers: boolean;
+  /** A node whose heartbeat is older than this is marked Ready=Unknown (Kubernetes: 40 s). */
+  nodeMonitorGracePeriodSeconds: number;
+  /** Pods on a node that has not been Ready for this long are deleted (Kubernetes: 300 s). */
+  podEvictionTimeoutSeconds: number;
 }
 
 /** What the command line may set; each overrides its environment variable. */
@@ -23,6 +29,9 @@ export interface MasterOptions {
   compactionIntervalSeconds?: number | string | undefined;
   logLevel?: string | undefined;
   shutdownTimeoutSeconds?: number | string | undefined;
+  controllers?: boolean | string | undefined;
+  nodeMonitorGracePeriodSeconds?: number | string | undefined;
+  podEvictionTimeoutSeconds?: number | string | undefined;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:8443';
@@ -35,6 +44,9 @@ export const ENV = {
   compactionIntervalSeconds: 'SLIPWAY_COMPACTION_INTERVAL_SECONDS',
   logLevel: 'SLIPWAY_LOG_LEVEL',
   shutdownTimeoutSeconds: 'SLIPWAY_SHUTDOWN_TIMEOUT_SECONDS',
+  controllers: 'SLIPWAY_CONTROLLERS',
+  nodeMonitorGracePeriodSeconds: 'SLIPWAY_NODE_MONITOR_GRACE_PERIOD_SECONDS',
+  podEvictionTimeoutSeconds: 'SLIPWAY_POD_EVICTION_TIMEOUT_SECONDS',
 } as const;
 
 /** `127.0.0.1:8443`, `[::1]:8443`, `localhost:0`. */
@@ -75,6 +87,13 @@ const schema = z.object({
   compactionIntervalSeconds: seconds,
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   shutdownTimeoutSeconds: seconds.max(600),
+  controllers: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])], {
+      message: 'must be true or false',
+    })
+    .transform((v) => v === true || v === 'true' || v === '1'),
+  nodeMonitorGracePeriodSeconds: seconds.min(1),
+  podEvictionTimeoutSeconds: seconds,
 });
 
 /**
@@ -85,7 +104,7 @@ export function loadConfig(
   env: Readonly<Record<string, string | undefined>>,
   options: MasterOptions = {},
 ): MasterConfig {
-  const pick = <K extends keyof typeof ENV>(key: K): string | number | undefined => {
+  const pick = <K extends keyof typeof ENV>(key: K): string | number | boolean | undefined => {
     const value = options[key];
     if (value !== undefined && value !== '') return value;
     const fromEnv = env[ENV[key]];
@@ -99,6 +118,9 @@ export function loadConfig(
     compactionIntervalSeconds: pick('compactionIntervalSeconds') ?? 300,
     logLevel: pick('logLevel') ?? 'info',
     shutdownTimeoutSeconds: pick('shutdownTimeoutSeconds') ?? 10,
+    controllers: pick('controllers') ?? true,
+    nodeMonitorGracePeriodSeconds: pick('nodeMonitorGracePeriodSeconds') ?? 40,
+    podEvictionTimeoutSeconds: pick('podEvictionTimeoutSeconds') ?? 300,
   };
   const result = schema.safeParse(input);
   if (!result.success) {
@@ -116,5 +138,8 @@ export function loadConfig(
     compactionIntervalSeconds: c.compactionIntervalSeconds,
     logLevel: c.logLevel,
     shutdownTimeoutSeconds: c.shutdownTimeoutSeconds,
+    controllers: c.controllers,
+    nodeMonitorGracePeriodSeconds: c.nodeMonitorGracePeriodSeconds,
+    podEvictionTimeoutSeconds: c.podEvictionTimeoutSeconds,
   };
 }

@@ -8,6 +8,7 @@ import { builtinKinds } from '../src/api/kinds/index.js';
 import { RuleAuthorizer } from './auth/authorizer.js';
 import { loadOrCreateTokens, TokenAuthenticator } from './auth/tokens.js';
 import { isLoopback, type MasterConfig } from './config.js';
+import { startControllerManager, type RunningControllerManager } from './controllers/manager.js';
 import { createApp, type VersionInfo } from './server/app.js';
 import { lockDataDir } from './server/data-dir-lock.js';
 import { Projects } from './server/projects.js';
@@ -24,7 +25,8 @@ export interface RunningMaster {
   adminToken: string;
   /** Bearer token of user `system:node-bootstrap`, for agents joining the cluster. */
   joinToken: string;
-  /** Stops accepting, ends watches, waits for requests in flight (bounded), closes the store. */
+  /** Stops the controllers, then stops accepting, ends watches, waits for requests in flight
+   * (bounded), closes the store. */
   close(): Promise<void>;
 }
 
@@ -77,13 +79,21 @@ function listen(server: Server, host: string, port: number): Promise<void> {
   });
 }
 
+/** Where this process reaches its own API: a wildcard listen address is reached on loopback. */
+function loopbackUrl(host: string, port: number, url: string): string {
+  if (host === '0.0.0.0') return `http://127.0.0.1:${port}`;
+  if (host === '::') return `http://[::1]:${port}`;
+  return url;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
  * Starts the master: locks the data directory, loads (or creates) the tokens, opens the store,
- * finishes interrupted project deletions, serves the API and runs the compactor.
+ * finishes interrupted project deletions, serves the API, starts the controller-manager
+ * (unless config.controllers is off) and runs the compactor.
  */
 export async function startMaster(
   config: MasterConfig,
@@ -138,6 +148,20 @@ export async function startMaster(
     const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
     const url = `http://${host}:${port}`;
 
+    // The controllers reach the API the way any client does: over HTTP, with their own token.
+    let controllers: RunningControllerManager | undefined;
+    if (config.controllers) {
+      controllers = startControllerManager({
+        server: loopbackUrl(config.listen.host, port, url),
+        token: tokens.controllerManagerToken,
+        logger: log,
+        nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodSeconds * 1000,
+        podEvictionTimeoutMs: config.podEvictionTimeoutSeconds * 1000,
+      });
+      const running = controllers;
+      undo.push(() => running.stop());
+    }
+
     const compactor =
       config.compactionIntervalSeconds > 0
         ? new Compactor(store, {
@@ -160,6 +184,7 @@ export async function startMaster(
 
     const shutdown = async (): Promise<void> => {
       log.info({}, 'master stopping');
+      await controllers?.stop();
       await compactor?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       watches.abortAll();

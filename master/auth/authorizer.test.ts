@@ -3,12 +3,14 @@ import { RuleAuthorizer, type RequestAttributes } from './authorizer.js';
 import {
   ADMIN_USER,
   CLUSTER_ADMINS_GROUP,
+  CONTROLLER_MANAGER_USER,
   NODE_BOOTSTRAP_USER,
   NODE_BOOTSTRAPPERS_GROUP,
 } from './user.js';
 
 const admin = { name: ADMIN_USER, groups: [CLUSTER_ADMINS_GROUP] };
 const node = { name: NODE_BOOTSTRAP_USER, groups: [NODE_BOOTSTRAPPERS_GROUP] };
+const controllers = { name: CONTROLLER_MANAGER_USER, groups: [] };
 const nobody = { name: 'someone', groups: [] };
 
 const attrs = (
@@ -53,6 +55,29 @@ describe('RuleAuthorizer', () => {
       allowed,
     );
   });
+
+  it.each([
+    ['list', 'pods', undefined, undefined, true],
+    ['watch', 'pods', undefined, undefined, true],
+    ['update', 'pods', 'status', 'ns', true],
+    ['create', 'pods', 'binding', 'ns', true],
+    ['delete', 'pods', undefined, 'ns', true],
+    ['create', 'pods', undefined, 'ns', false],
+    ['watch', 'nodes', undefined, undefined, true],
+    ['update', 'nodes', 'status', undefined, true],
+    ['update', 'nodes', undefined, undefined, false],
+    ['delete', 'nodes', undefined, undefined, false],
+    ['create', 'events', undefined, 'default', true],
+    ['patch', 'events', undefined, 'ns', true],
+    ['get', 'secrets', undefined, 'ns', false],
+  ] as const)(
+    'controller-manager: %s %s/%s in %s -> %s',
+    (verb, resource, subresource, namespace, allowed) => {
+      expect(authz.allows(controllers, attrs(verb, resource, { subresource, namespace }))).toBe(
+        allowed,
+      );
+    },
+  );
 
   it('denies unknown users and words the refusal like OpenShift', () => {
     expect(authz.allows(nobody, attrs('get', 'pods', { namespace: 'a' }))).toBe(false);

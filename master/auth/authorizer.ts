@@ -1,6 +1,11 @@
 import { ApiError } from '../../src/api/errors.js';
 import type { Verb } from '../../src/api/registry.js';
-import { CLUSTER_ADMINS_GROUP, NODE_BOOTSTRAPPERS_GROUP, type UserInfo } from './user.js';
+import {
+  CLUSTER_ADMINS_GROUP,
+  CONTROLLER_MANAGER_USER,
+  NODE_BOOTSTRAPPERS_GROUP,
+  type UserInfo,
+} from './user.js';
 
 /** What a request wants to do, in RBAC terms. */
 export interface RequestAttributes {
@@ -52,9 +57,35 @@ export const NODE_BOOTSTRAP_RULES: readonly PolicyRule[] = [
   { verbs: ['get'], apiGroups: [''], resources: ['configmaps', 'secrets'] },
 ];
 
+/**
+ * What the master's controller-manager may do, cluster-wide: the scheduler binds pods and
+ * reports PodScheduled; the node lifecycle controller marks silent nodes Unknown and evicts
+ * their pods; both record events.
+ */
+export const CONTROLLER_MANAGER_RULES: readonly PolicyRule[] = [
+  {
+    verbs: ['get', 'list', 'watch', 'update', 'patch', 'delete'],
+    apiGroups: [''],
+    resources: ['pods'],
+  },
+  { verbs: ['get', 'update', 'patch'], apiGroups: [''], resources: ['pods/status'] },
+  { verbs: ['create'], apiGroups: [''], resources: ['pods/binding'] },
+  { verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['nodes'] },
+  { verbs: ['get', 'update', 'patch'], apiGroups: [''], resources: ['nodes/status'] },
+  {
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
+    apiGroups: [''],
+    resources: ['events'],
+  },
+];
+
 export const DEFAULT_BINDINGS: readonly Binding[] = [
   { subjects: [{ kind: 'Group', name: CLUSTER_ADMINS_GROUP }], rules: CLUSTER_ADMIN_RULES },
   { subjects: [{ kind: 'Group', name: NODE_BOOTSTRAPPERS_GROUP }], rules: NODE_BOOTSTRAP_RULES },
+  {
+    subjects: [{ kind: 'User', name: CONTROLLER_MANAGER_USER }],
+    rules: CONTROLLER_MANAGER_RULES,
+  },
 ];
 
 function ruleAllows(rule: PolicyRule, attrs: RequestAttributes): boolean {

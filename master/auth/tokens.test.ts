@@ -21,6 +21,25 @@ describe('tokens', () => {
     expect([b.adminToken, b.joinToken]).toEqual([a.adminToken, a.joinToken]);
   });
 
+  it('adds the controller-manager token to a tokens file written before it existed', async () => {
+    const a = await loadOrCreateTokens(dir);
+    const file = JSON.parse(await readFile(join(dir, 'tokens.json'), 'utf8')) as {
+      version: 1;
+      tokens: { user: string }[];
+    };
+    file.tokens = file.tokens.filter((t) => t.user !== 'system:controller-manager');
+    await writeFile(join(dir, 'tokens.json'), JSON.stringify(file), { mode: 0o600 });
+    const b = await loadOrCreateTokens(dir);
+    expect([b.adminToken, b.joinToken]).toEqual([a.adminToken, a.joinToken]);
+    expect(b.controllerManagerToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(b.controllerManagerToken).not.toBe(a.controllerManagerToken);
+    const authn = new TokenAuthenticator(b.entries);
+    expect(authn.authenticate(`Bearer ${b.controllerManagerToken}`)?.name).toBe(
+      'system:controller-manager',
+    );
+    expect((await loadOrCreateTokens(dir)).controllerManagerToken).toBe(b.controllerManagerToken);
+  });
+
   it('refuses a corrupt tokens file instead of replacing it', async () => {
     await writeFile(join(dir, 'tokens.json'), '{not json');
     await expect(loadOrCreateTokens(dir)).rejects.toThrow(/tokens.json is not valid JSON/);

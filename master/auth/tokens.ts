@@ -6,6 +6,7 @@ import {
   ADMIN_USER,
   AUTHENTICATED_GROUP,
   CLUSTER_ADMINS_GROUP,
+  CONTROLLER_MANAGER_USER,
   NODE_BOOTSTRAP_USER,
   NODE_BOOTSTRAPPERS_GROUP,
   type UserInfo,
@@ -30,6 +31,8 @@ export type TokenEntry = z.infer<typeof tokenEntry>;
 export interface Tokens {
   adminToken: string;
   joinToken: string;
+  /** Used by the controller-manager inside the master; never handed out. */
+  controllerManagerToken: string;
   entries: readonly TokenEntry[];
 }
 
@@ -61,8 +64,8 @@ async function writeFileAtomic(path: string, content: string): Promise<void> {
 }
 
 /**
- * Reads DATA_DIR/tokens.json, creating it on first start with an admin token and a node-join
- * token. A file that others can read is tightened to mode 0600. Missing built-in tokens are
+ * Reads DATA_DIR/tokens.json, creating it on first start with an admin token, a node-join
+ * token and the controller-manager's token. A file that others can read is tightened to mode 0600. Missing built-in tokens are
  * added (and the file rewritten); existing ones are kept, so tokens survive restarts.
  */
 export async function loadOrCreateTokens(dataDir: string): Promise<Tokens> {
@@ -109,12 +112,17 @@ export async function loadOrCreateTokens(dataDir: string): Promise<Tokens> {
     });
     changed = true;
   }
+  if (!findToken(entries, CONTROLLER_MANAGER_USER)) {
+    entries.push({ user: CONTROLLER_MANAGER_USER, groups: [], token: newToken() });
+    changed = true;
+  }
   if (changed) {
     await writeFileAtomic(path, `${JSON.stringify({ version: 1, tokens: entries }, null, 2)}\n`);
   }
   return {
     adminToken: findToken(entries, ADMIN_USER)!,
     joinToken: findToken(entries, NODE_BOOTSTRAP_USER)!,
+    controllerManagerToken: findToken(entries, CONTROLLER_MANAGER_USER)!,
     entries,
   };
 }

@@ -6,6 +6,8 @@ export interface UserInfo {
 
 export const ADMIN_USER = 'admin';
 export const NODE_BOOTSTRAP_USER = 'system:node-bootstrap';
+/** The master's own controllers (scheduler, node lifecycle), calling the API over loopback. */
+export const CONTROLLER_MANAGER_USER = 'system:controller-manager';
 
 export const CLUSTER_ADMINS_GROUP = 'system:cluster-admins';
 export const NODE_BOOTSTRAPPERS_GROUP = 'system:node-bootstrappers';

@@ -15,6 +15,7 @@ import { decodeObjectBody, decodePatchBody, MAX_BODY_BYTES, mediaType, readBody 
 import { apiGroup, coreVersions, groupList, resourceList } from './discovery.js';
 import type { Projects } from './projects.js';
 import type { DeleteOptions, ResourceStore } from './resources.js';
+import { bindPod, parseBinding } from './pod-binding.js';
 import { parseRoute, type Route } from './routing.js';
 import { toApiError } from './store-errors.js';
 import { streamWatch, type ActiveWatches } from './watch-stream.js';
@@ -238,6 +239,30 @@ export function createApp(options: AppOptions): express.Express {
     return parsed.value.preconditions ? { preconditions: parsed.value.preconditions } : {};
   };
 
+  /** `POST .../pods/NAME/binding`: the scheduler assigns a pod to a node (create on
+   * `pods/binding`, as in Kubernetes RBAC). */
+  const serveBinding = async (
+    route: Extract<Route, { type: 'resource' }>,
+    req: Request,
+    res: Response,
+    user: UserInfo,
+  ): Promise<void> => {
+    const { def, namespace, name } = route;
+    if (req.method !== 'POST') throw methodNotAllowed(`${req.method} on ${def.plural}/binding`);
+    authorizer.authorize(user, {
+      verb: 'create',
+      group: def.group,
+      resource: def.plural,
+      subresource: 'binding',
+      namespace,
+      name,
+    });
+    const body = decodeObjectBody(await readBody(req, maxBody), mediaType(req));
+    const binding = parseBinding(body, namespace!, name!);
+    await bindPod(resources, namespace!, name!, binding);
+    res.status(201).json({ ...successStatus(''), code: 201 });
+  };
+
   const serveResource = async (
     route: Extract<Route, { type: 'resource' }>,
     req: Request,
@@ -245,6 +270,10 @@ export function createApp(options: AppOptions): express.Express {
     user: UserInfo,
   ): Promise<void> => {
     const { def, namespace, name, subresource } = route;
+    if (subresource === 'binding') {
+      await serveBinding(route, req, res, user);
+      return;
+    }
     const watch = booleanParam(req, 'watch');
     const verb = verbFor(req.method, name, watch);
     if (subresource && verb !== 'get' && verb !== 'update' && verb !== 'patch') {

@@ -79,6 +79,15 @@ export function resourceList(
         verbs: ['get', 'patch', 'update'],
       });
     }
+    if (def.group === '' && def.plural === 'pods') {
+      resources.push({
+        name: 'pods/binding',
+        singularName: '',
+        namespaced: true,
+        kind: 'Binding',
+        verbs: ['create'],
+      });
+    }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources };
 }

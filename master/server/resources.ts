@@ -363,6 +363,24 @@ export class ResourceStore {
     });
   }
 
+  /**
+   * Server-internal read-modify-write of one object, spec and status together, for
+   * subresources with rules of their own (pods/binding). `change` gets a copy of the stored
+   * object and returns the object to store, or throws an ApiError to refuse. The result is
+   * validated like any update; a concurrent write makes it read and change again.
+   */
+  async modify(
+    def: AnyKindDefinition,
+    namespace: string | undefined,
+    name: string,
+    change: (current: ApiObject) => ApiObject,
+  ): Promise<ApiObject> {
+    return this.guaranteedUpdate(def, namespace, name, 'all', (current) => ({
+      candidate: change(structuredClone(current)),
+      resourceVersion: undefined,
+    }));
+  }
+
   private checkIdentity(
     def: AnyKindDefinition,
     namespace: string | undefined,
@@ -393,7 +411,7 @@ export class ResourceStore {
     def: AnyKindDefinition,
     namespace: string | undefined,
     name: string,
-    subresource: 'status' | undefined,
+    subresource: 'status' | 'all' | undefined,
     mutate: (current: ApiObject) => { candidate: ApiObject; resourceVersion: string | undefined },
   ): Promise<ApiObject> {
     const key = objectKey(def, namespace, name);
@@ -423,12 +441,13 @@ export class ResourceStore {
     }
   }
 
-  /** Validates a candidate and restores what clients cannot change. */
+  /** Validates a candidate and restores what clients cannot change. `all`: spec and status
+   * may both change (server-internal writes). */
   private prepareUpdate(
     def: AnyKindDefinition,
     current: ApiObject,
     candidate: ApiObject,
-    subresource: 'status' | undefined,
+    subresource: 'status' | 'all' | undefined,
   ): ApiObject {
     if (candidate.metadata !== undefined && !isPlainObject(candidate.metadata)) {
       throw ApiError.invalid(def.kind, current.metadata.name ?? '', [
@@ -472,7 +491,7 @@ export class ResourceStore {
       return next;
     }
     const next: ApiObject = { ...validated, metadata: { ...validated.metadata } };
-    if (def.statusSubresource) {
+    if (def.statusSubresource && subresource !== 'all') {
       if (current.status === undefined) delete next.status;
       else next.status = current.status;
     }

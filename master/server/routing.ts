@@ -14,8 +14,11 @@ export type Route =
       /** The namespace segment of the URL, if any. */
       namespace?: string | undefined;
       name?: string | undefined;
-      subresource?: 'status' | undefined;
+      subresource?: Subresource | undefined;
     };
+
+/** `status` for kinds with a status subresource; `binding` for pods (the scheduler's). */
+export type Subresource = 'status' | 'binding';
 
 export const USER_GROUP = 'user.openshift.io';
 
@@ -87,10 +90,13 @@ export function parseRoute(registry: KindRegistry, path: string): Route {
   if (name === '') throw notFound(`an empty ${def.singular} name`);
   if (extra.length > 0) throw notFound(`path "${path}"`);
   if (subresource !== undefined) {
-    if (subresource !== 'status' || !def.statusSubresource) {
-      throw notFound(`${plural} have no subresource "${subresource}"`);
+    if (subresource === 'status' && def.statusSubresource) {
+      return { type: 'resource', def, namespace, name, subresource };
     }
-    return { type: 'resource', def, namespace, name, subresource };
+    if (subresource === 'binding' && def.group === '' && def.plural === 'pods') {
+      return { type: 'resource', def, namespace, name, subresource };
+    }
+    throw notFound(`${plural} have no subresource "${subresource}"`);
   }
   return { type: 'resource', def, namespace, name };
 }

@@ -194,6 +194,8 @@ export async function startTestMaster(
       listen: '127.0.0.1:0',
       compactionIntervalSeconds: 0,
       logLevel: 'silent',
+      // A bare API: no scheduler writing to the pods these tests create.
+      controllers: false,
       ...options.config,
     },
   );

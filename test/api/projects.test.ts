@@ -172,7 +172,15 @@ describe('projects', () => {
     const { loadConfig } = await import('../../master/config.js');
     const { silentLogger } = await import('../../src/util/logger.js');
     const again = await startMaster(
-      loadConfig({}, { dataDir: t.dataDir, listen: '127.0.0.1:0', compactionIntervalSeconds: 0 }),
+      loadConfig(
+        {},
+        {
+          dataDir: t.dataDir,
+          listen: '127.0.0.1:0',
+          compactionIntervalSeconds: 0,
+          controllers: false,
+        },
+      ),
       silentLogger(),
       { store },
     );

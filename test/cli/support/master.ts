@@ -22,6 +22,8 @@ export async function startCliTestMaster(): Promise<CliTestMaster> {
       storeUrl: 'memory://',
       compactionIntervalSeconds: 0,
       logLevel: 'silent',
+      // A bare API: no scheduler events among the ones these tests expect.
+      controllers: false,
     },
   );
   const master = await startMaster(config, silentLogger());
