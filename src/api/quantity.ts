@@ -151,3 +151,21 @@ export function divideCeil(value: string | number, divisor: string | number): nu
   // (v.num / v.den) / (d.num / d.den) = (v.num * d.den) / (v.den * d.num)
   return toSafeInteger(ceilScaled(make(v.num * d.den, v.den * d.num)), value, 'value');
 }
+
+/** Whole units rounded up (bytes, a pod count), or undefined for a malformed or negative quantity. */
+export function quantityUnits(input: string | number): number | undefined {
+  try {
+    return memoryBytes(input);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Thousandths rounded up (millicores), or undefined for a malformed or negative quantity. */
+export function quantityMillis(input: string | number): number | undefined {
+  try {
+    return cpuMillis(input);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,5 +1,5 @@
 import type { Container, Node, Pod } from '../../../src/api/index.js';
-import { quantityMilliValue, quantityValue } from './quantity.js';
+import { quantityMillis, quantityUnits } from '../../../src/api/quantity.js';
 
 export type ScheduleResult = { node: string } | { unschedulable: true; message: string };
 
@@ -181,7 +181,7 @@ function nodeAllocatable(node: Node): Resources & { pods: number } {
   const list = node.status?.allocatable ?? node.status?.capacity ?? {};
   const read = (name: string, milli: boolean): number => {
     const q = list[name];
-    return (q === undefined ? 0 : milli ? quantityMilliValue(q) : quantityValue(q)) ?? 0;
+    return (q === undefined ? 0 : milli ? quantityMillis(q) : quantityUnits(q)) ?? 0;
   };
   return { milliCpu: read('cpu', true), memory: read('memory', false), pods: read('pods', false) };
 }
@@ -206,7 +206,7 @@ function containerRequests(c: Container, nonZero: boolean): Resources {
   const read = (name: string, milli: boolean, fallback: number): number => {
     const q = c.resources?.requests?.[name] ?? c.resources?.limits?.[name];
     if (q === undefined) return nonZero ? fallback : 0;
-    return (milli ? quantityMilliValue(q) : quantityValue(q)) ?? 0;
+    return (milli ? quantityMillis(q) : quantityUnits(q)) ?? 0;
   };
   return {
     milliCpu: read('cpu', true, DEFAULT_MILLI_CPU_REQUEST),

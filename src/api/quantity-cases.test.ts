@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { quantityMilliValue, quantityValue } from './quantity.js';
+import {
+  quantityMillis as quantityMilliValue,
+  quantityUnits as quantityValue,
+} from './quantity.js';
 
-describe('quantity', () => {
+describe('quantities as the scheduler reads them', () => {
   it.each([
     ['1', 1000],
     ['500m', 500],
