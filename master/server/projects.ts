@@ -5,6 +5,7 @@ import { DESCRIPTION, DISPLAY_NAME, type Project } from '../../src/api/kinds/pro
 import type { ApiObject } from '../../src/api/meta.js';
 import { apiVersionOf } from '../../src/api/registry.js';
 import { validateObject } from '../../src/api/validation.js';
+import { assertRequestable } from '../admission/project-security.js';
 import { isStoreError, type TxnOp } from '../store/types.js';
 import { collectionPrefix, objectKey } from './keys.js';
 import {
@@ -53,6 +54,7 @@ export class Projects implements NamespaceLifecycle {
   private readonly now: () => Date;
   private readonly inflight = new Map<string, number>();
   private readonly drained = new Map<string, (() => void)[]>();
+  private readonly deletionOps: ((project: string) => Promise<TxnOp[]>)[] = [];
 
   constructor(resources: ResourceStore, logger: Logger, now: () => Date = () => new Date()) {
     this.resources = resources;
@@ -65,6 +67,11 @@ export class Projects implements NamespaceLifecycle {
       },
       delete: (name, options) => this.delete(name, options),
     });
+  }
+
+  /** More store ops for a project's deletion transaction (its UID reservation). */
+  onDelete(ops: (project: string) => Promise<TxnOp[]>): void {
+    this.deletionOps.push(ops);
   }
 
   private get store(): ResourceStore['store'] {
@@ -136,6 +143,7 @@ export class Projects implements NamespaceLifecycle {
         details: { name, kind: 'projectrequests', group: projectKind.group },
       });
     }
+    assertRequestable(name, request.metadata.annotations);
     const annotations: Record<string, string> = { ...request.metadata.annotations };
     if (request.displayName) annotations[DISPLAY_NAME] = request.displayName;
     if (request.description) annotations[DESCRIPTION] = request.description;
@@ -200,6 +208,7 @@ export class Projects implements NamespaceLifecycle {
         for (const kv of listed.items)
           ops.push({ op: 'delete', key: kv.key, expectedModRevision: kv.modRevision });
       }
+      for (const more of this.deletionOps) ops.push(...(await more(name)));
       ops.push({ op: 'delete', key, expectedModRevision: projectKv.modRevision });
       try {
         const revision = await this.store.txn(ops);

@@ -6,7 +6,13 @@ import { DNS1123_LABEL_MAX, DNS1123_SUBDOMAIN_MAX } from '../../src/api/names.js
 import { apiVersionOf, type AnyKindDefinition, type KindRegistry } from '../../src/api/registry.js';
 import { objectMatcher } from '../../src/api/selectors.js';
 import { validateName, validateObject } from '../../src/api/validation.js';
-import { StoreError, type KeyValue, type Store, type StoreEvent } from '../store/types.js';
+import {
+  StoreError,
+  type KeyValue,
+  type Store,
+  type StoreEvent,
+  type TxnOp,
+} from '../store/types.js';
 import { applyJsonPatch, JsonPatchError } from './json-patch.js';
 import { collectionPrefix, objectKey, qualifiedResource } from './keys.js';
 import { mapStoreErrors, toApiError, type ErrorContext } from './store-errors.js';
@@ -30,6 +36,8 @@ export interface DeleteOptions {
 /** The request context that server-side defaults may use. */
 export interface RequestContext {
   user?: string | undefined;
+  /** The user's groups; admission checks them for cluster administrators. */
+  groups?: readonly string[] | undefined;
 }
 
 /** Guards creates in a namespace: the project must exist and not be terminating. */
@@ -41,6 +49,16 @@ export interface NamespaceLifecycle {
 export interface KindHooks {
   /** Server-owned defaults applied to a validated object before it is first stored. */
   prepareForCreate?: (obj: ApiObject) => void;
+  /**
+   * Admission of a create (master/admission), inside the namespace's lifecycle guard, on the
+   * object as it will be stored: may change it, refuse it (throw an ApiError), or return store
+   * ops to commit in the same transaction (a reservation). When one of those ops fails with
+   * KeyExists (someone took the reservation first) admission runs again.
+   */
+  admitCreate?: (obj: ApiObject, ctx: RequestContext) => Promise<TxnOp[] | undefined>;
+  /** Admission of a client update or patch (not /status, not server-internal writes): may
+   * change the validated `next` or refuse it. */
+  admitUpdate?: (current: ApiObject, next: ApiObject, ctx: RequestContext) => void;
   /** Replaces the generic delete (projects delete their contents). */
   delete?: (name: string, options: DeleteOptions) => Promise<ApiObject>;
 }
@@ -54,6 +72,8 @@ export interface ObjectWatch extends AsyncIterable<WatchEvent> {
 /** Each conflict means another write succeeded, so retrying cannot livelock; the cap is a guard. */
 const UPDATE_RETRIES = 1000;
 const GENERATE_NAME_RETRIES = 8;
+/** Admission reservations lost to concurrent creates; each loss means another create won. */
+const ADMISSION_RETRIES = 1000;
 const GENERATED_SUFFIX = 5;
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -205,7 +225,7 @@ export class ResourceStore {
     def: AnyKindDefinition,
     namespace: string | undefined,
     body: unknown,
-    _ctx: RequestContext = {},
+    ctx: RequestContext = {},
   ): Promise<ApiObject> {
     const input = this.resolveBody(def, body);
     const meta = isPlainObject(input.metadata) ? { ...input.metadata } : input.metadata;
@@ -234,7 +254,7 @@ export class ResourceStore {
     }
     const validated = validateObject(def, input);
     this.hooks.get(def)?.prepareForCreate?.(validated);
-    const run = (): Promise<ApiObject> => this.insert(def, validated);
+    const run = (): Promise<ApiObject> => this.insert(def, validated, ctx);
     if (def.namespaced) {
       if (!namespace) throw ApiError.badRequest('a namespace is required to create this object');
       if (this.namespaces) return this.namespaces.withNamespaceForCreate(namespace, run);
@@ -251,19 +271,26 @@ export class ResourceStore {
     return generateName.slice(0, max) + suffix;
   }
 
-  private async insert(def: AnyKindDefinition, validated: ApiObject): Promise<ApiObject> {
+  private async insert(
+    def: AnyKindDefinition,
+    validated: ApiObject,
+    ctx: RequestContext,
+  ): Promise<ApiObject> {
     const given = validated.metadata.name;
-    for (let attempt = 0; ; attempt += 1) {
+    const admit = this.hooks.get(def)?.admitCreate;
+    for (let attempt = 0, admissions = 0; ;) {
       const name = given || this.generatedName(def, validated.metadata.generateName ?? '');
       if (!given) {
         const causes = validateName(def, name);
         if (causes.length) throw ApiError.invalid(def.kind, name, causes);
       }
       const { namespace } = validated.metadata;
+      // Admission changes its own copy: a retry starts again from the validated object.
+      const base = admit ? structuredClone(validated) : validated;
       const obj: ApiObject = {
-        ...validated,
+        ...base,
         metadata: {
-          ...validated.metadata,
+          ...base.metadata,
           name,
           ...(def.namespaced ? { namespace } : {}),
           uid: randomUUID(),
@@ -271,16 +298,23 @@ export class ResourceStore {
           creationTimestamp: timestamp(this.now()),
         },
       };
+      const key = objectKey(def, namespace, name);
       try {
-        const kv = await this.store.create(objectKey(def, namespace, name), this.encode(obj));
-        return this.decode(kv);
+        const extra = (await admit?.(obj, ctx)) ?? [];
+        if (extra.length === 0) return this.decode(await this.store.create(key, this.encode(obj)));
+        const value = this.encode(obj);
+        const revision = await this.store.txn([{ op: 'create', key, value }, ...extra]);
+        const created = revision - extra.length;
+        return this.decode({ key, value, createRevision: created, modRevision: created });
       } catch (err) {
-        const retry =
-          !given &&
-          attempt < GENERATE_NAME_RETRIES &&
-          err instanceof StoreError &&
-          err.code === 'KeyExists';
+        const exists = err instanceof StoreError && err.code === 'KeyExists';
+        if (exists && err.key !== key && admissions < ADMISSION_RETRIES) {
+          admissions += 1;
+          continue;
+        }
+        const retry = !given && attempt < GENERATE_NAME_RETRIES && exists;
         if (!retry) throw toApiError(err, this.errorContext(def, name));
+        attempt += 1;
       }
     }
   }
@@ -295,6 +329,7 @@ export class ResourceStore {
     name: string,
     body: unknown,
     subresource?: 'status',
+    ctx: RequestContext = {},
   ): Promise<ApiObject> {
     const input = this.resolveBody(def, body);
     const meta = isPlainObject(input.metadata) ? input.metadata : {};
@@ -307,7 +342,7 @@ export class ResourceStore {
         'Invalid value: must be a string',
       );
     }
-    return this.guaranteedUpdate(def, namespace, name, subresource, (current) => {
+    return this.guaranteedUpdate(def, namespace, name, subresource, ctx, (current) => {
       if (subresource === 'status') {
         const candidate: ApiObject = { ...current };
         if (input.status === undefined) delete candidate.status;
@@ -326,6 +361,7 @@ export class ResourceStore {
     type: PatchType,
     patch: unknown,
     subresource?: 'status',
+    ctx: RequestContext = {},
   ): Promise<ApiObject> {
     if (type === 'merge' && !isPlainObject(patch)) {
       throw ApiError.badRequest('a merge patch must be a JSON object');
@@ -333,7 +369,7 @@ export class ResourceStore {
     if (type === 'json' && !Array.isArray(patch)) {
       throw ApiError.badRequest('a JSON patch must be an array of operations');
     }
-    return this.guaranteedUpdate(def, namespace, name, subresource, (current) => {
+    return this.guaranteedUpdate(def, namespace, name, subresource, ctx, (current) => {
       let patched: unknown;
       try {
         patched =
@@ -375,7 +411,7 @@ export class ResourceStore {
     name: string,
     change: (current: ApiObject) => ApiObject,
   ): Promise<ApiObject> {
-    return this.guaranteedUpdate(def, namespace, name, 'all', (current) => ({
+    return this.guaranteedUpdate(def, namespace, name, 'all', {}, (current) => ({
       candidate: change(structuredClone(current)),
       resourceVersion: undefined,
     }));
@@ -412,6 +448,7 @@ export class ResourceStore {
     namespace: string | undefined,
     name: string,
     subresource: 'status' | 'all' | undefined,
+    request: RequestContext,
     mutate: (current: ApiObject) => { candidate: ApiObject; resourceVersion: string | undefined },
   ): Promise<ApiObject> {
     const key = objectKey(def, namespace, name);
@@ -427,7 +464,7 @@ export class ResourceStore {
           ctx,
         );
       }
-      const next = this.prepareUpdate(def, current, candidate, subresource);
+      const next = this.prepareUpdate(def, current, candidate, subresource, request);
       if (jsonEqual(withoutResourceVersion(next), withoutResourceVersion(current))) return current;
       try {
         return this.decode(await this.store.update(key, this.encode(next), kv.modRevision));
@@ -448,6 +485,7 @@ export class ResourceStore {
     current: ApiObject,
     candidate: ApiObject,
     subresource: 'status' | 'all' | undefined,
+    ctx: RequestContext,
   ): ApiObject {
     if (candidate.metadata !== undefined && !isPlainObject(candidate.metadata)) {
       throw ApiError.invalid(def.kind, current.metadata.name ?? '', [
@@ -495,6 +533,7 @@ export class ResourceStore {
       if (current.status === undefined) delete next.status;
       else next.status = current.status;
     }
+    if (subresource === undefined) this.hooks.get(def)?.admitUpdate?.(current, next, ctx);
     const generation = stored.generation ?? 1;
     next.metadata.generation = jsonEqual(specOf(next), specOf(current))
       ? generation

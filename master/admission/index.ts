@@ -1,0 +1,65 @@
+/**
+ * The master's admission: hooks on the resource store that run on every create and client
+ * update, whoever sends it. Projects get a UID block at creation; pods are admitted under their
+ * project's security policy. See README.md beside this file.
+ */
+import type { Logger } from 'pino';
+import { podKind, projectKind } from '../../src/api/kinds/index.js';
+import type { Pod } from '../../src/api/kinds/pod.js';
+import type { Projects } from '../server/projects.js';
+import type { ResourceStore } from '../server/resources.js';
+import { admitPod, admitPodUpdate } from './pod-security.js';
+import { admitProjectCreate, admitProjectUpdate } from './project-security.js';
+import { UidRangeAllocator, type UidPool } from './uid-ranges.js';
+
+export interface Admission {
+  readonly allocator: UidRangeAllocator;
+  /** Reconciles UID reservations with the projects (see UidRangeAllocator.repair); run once at
+   * start, after interrupted project deletions are finished and before serving. */
+  repair(): Promise<void>;
+}
+
+export function installAdmission(options: {
+  resources: ResourceStore;
+  projects: Projects;
+  logger: Logger;
+  pool?: UidPool;
+}): Admission {
+  const { resources, projects, logger } = options;
+  const allocator = new UidRangeAllocator(resources.store, options.pool);
+
+  resources.registerHooks(projectKind, {
+    admitCreate: async (project, ctx) => {
+      admitProjectCreate(project, ctx);
+      const proposal = await allocator.propose(project.metadata.name ?? '', project.metadata.uid);
+      project.metadata.annotations = {
+        ...project.metadata.annotations,
+        ...proposal.annotations,
+      };
+      return [proposal.op];
+    },
+    admitUpdate: admitProjectUpdate,
+  });
+  projects.onDelete((name) => allocator.releaseOps(name));
+
+  resources.registerHooks(podKind, {
+    admitCreate: async (pod) => {
+      const project = await resources.get(projectKind, undefined, pod.metadata.namespace ?? '');
+      admitPod(pod as Pod, project);
+      return undefined;
+    },
+    admitUpdate: (current, next) => admitPodUpdate(current as Pod, next as Pod),
+  });
+
+  return {
+    allocator,
+    repair: async () => {
+      const { released, assigned } = await allocator.repair(
+        (kv) => resources.decode(kv),
+        (obj) => resources.encode(obj),
+      );
+      if (released > 0 || assigned.length > 0)
+        logger.info({ released, assigned }, 'reconciled project UID ranges');
+    },
+  };
+}
