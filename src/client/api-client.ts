@@ -12,7 +12,8 @@ import {
   type Status,
   type WatchEvent,
 } from '../api/index.js';
-import { projectKind, projectRequestKind } from '../api/kinds/index.js';
+import { podKind, projectKind, projectRequestKind } from '../api/kinds/index.js';
+import { connectExec, type ExecConnection, type ExecHandlers } from './exec-client.js';
 import { readWatchStream } from './watch-stream.js';
 
 /** A transport failure on the client side: the server was not reached or did not answer in
@@ -79,6 +80,30 @@ export interface ProjectRequestInput {
   description?: string | undefined;
 }
 
+/** `GET .../pods/NAME/log` parameters, as Kubernetes names them. */
+export interface PodLogOptions {
+  container?: string | undefined;
+  /** Keep streaming until the container stops or the signal aborts. */
+  follow?: boolean | undefined;
+  /** The previous (terminated) instance of the container. */
+  previous?: boolean | undefined;
+  tailLines?: number | undefined;
+  timestamps?: boolean | undefined;
+  sinceSeconds?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** `.../pods/NAME/exec` parameters. */
+export interface PodExecOptions {
+  container?: string | undefined;
+  command: readonly string[];
+  /** Attach stdin (`-i`). */
+  stdin: boolean;
+  /** Allocate a TTY (`-t`): stdout and stderr arrive together on stdout. */
+  tty: boolean;
+  signal?: AbortSignal | undefined;
+}
+
 type Query = Record<string, string | undefined>;
 
 const connectionCodes: Record<string, string> = {
@@ -99,7 +124,7 @@ const connectionCodes: Record<string, string> = {
 
 /** The most specific words for why a fetch failed, without anything secret in them: a known
  * error code, else the innermost cause's message (`fetch failed` says nothing). */
-function describeNetworkError(err: unknown): string {
+export function describeNetworkError(err: unknown): string {
   let e: unknown = err;
   let message = err instanceof Error ? err.message : String(err);
   for (let depth = 0; depth < 6 && e; depth++) {
@@ -399,6 +424,99 @@ export class ApiClient {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * `GET .../pods/NAME/log`: the container's log as bytes. Errors (no such pod, container not
+   * started) are thrown before the first chunk; with `follow` the stream lasts until the
+   * container stops or `signal` aborts, which just ends the iteration.
+   */
+  async podLogs(
+    namespace: string,
+    name: string,
+    options: PodLogOptions = {},
+  ): Promise<AsyncIterable<Uint8Array>> {
+    const path = resourcePath(podKind, { namespace, name, subresource: 'log' });
+    const flag = (b: boolean | undefined): string | undefined => (b ? 'true' : undefined);
+    const num = (n: number | undefined): string | undefined =>
+      n === undefined ? undefined : String(n);
+    // The time limit covers the wait for the response, not the (possibly endless) stream.
+    const headers = new AbortController();
+    const timer = setTimeout(
+      () =>
+        headers.abort(
+          new DOMException(`no answer within ${formatSeconds(this.timeoutMs)}`, 'TimeoutError'),
+        ),
+      this.timeoutMs,
+    );
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, headers.signal])
+      : headers.signal;
+    let res: Response;
+    try {
+      res = await this.send('GET', path, {
+        query: {
+          container: options.container || undefined,
+          follow: flag(options.follow),
+          previous: flag(options.previous),
+          tailLines: num(options.tailLines),
+          timestamps: flag(options.timestamps),
+          sinceSeconds: num(options.sinceSeconds),
+        },
+        signal,
+        timeout: false,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!res.ok) throw errorFromResponse(res.status, res.statusText, await res.text());
+    const body = res.body;
+    const server = this.server;
+    return (async function* () {
+      if (!body) return;
+      try {
+        for await (const chunk of body) yield chunk;
+      } catch (err) {
+        if (options.signal?.aborted) return;
+        throw new ConnectionError(
+          'ServiceUnavailable',
+          `the log stream from ${server} broke: ${describeNetworkError(err)}`,
+          err,
+        );
+      }
+    })();
+  }
+
+  /**
+   * Opens `.../pods/NAME/exec` as a WebSocket (`v5.channel.k8s.io`). Output goes to `handlers`;
+   * the returned connection takes stdin and resizes and tells the exit code through `done`.
+   */
+  async execInPod(
+    namespace: string,
+    name: string,
+    options: PodExecOptions,
+    handlers: ExecHandlers,
+  ): Promise<ExecConnection> {
+    const url = new URL(
+      this.server + resourcePath(podKind, { namespace, name, subresource: 'exec' }),
+    );
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    if (options.container) url.searchParams.set('container', options.container);
+    for (const c of options.command) url.searchParams.append('command', c);
+    url.searchParams.set('stdin', String(options.stdin));
+    url.searchParams.set('stdout', 'true');
+    url.searchParams.set('stderr', String(!options.tty));
+    url.searchParams.set('tty', String(options.tty));
+    const headers: Record<string, string> = { 'User-Agent': this.#userAgent };
+    if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
+    return connectExec(url.toString(), {
+      headers,
+      handlers,
+      handshakeTimeoutMs: this.timeoutMs,
+      signal: options.signal,
+      transportError: (err) => this.transportError(err, options.signal),
+      errorFromResponse,
+    });
   }
 
   /** A request returning the decoded JSON body, or throwing an ApiError. */
