@@ -5,6 +5,14 @@ import { ApiClient } from '../src/client/index.js';
 import { createLogger } from '../src/util/logger.js';
 import { loadConfig, type MasterConfig } from '../master/config.js';
 import { startMaster, type RunningMaster } from '../master/main.js';
+import type { RunningAgent } from '../agent/main.js';
+import {
+  agentConfig,
+  checkDocker,
+  registerAgentCommand,
+  startLocalAgent,
+  stopRequested,
+} from './agent-command.js';
 import {
   defaultDataDir,
   logFile,
@@ -19,6 +27,8 @@ interface ServerOptions {
   dataDir?: string;
   listen?: string;
   logLevel?: string;
+  /** commander's name for --no-agent: false when given. */
+  agent?: boolean;
 }
 
 function masterConfig(ctx: CliContext, opts: ServerOptions): MasterConfig {
@@ -33,19 +43,15 @@ function masterConfig(ctx: CliContext, opts: ServerOptions): MasterConfig {
   }
 }
 
-/** Resolves when the process is asked to stop. */
-function stopRequested(): Promise<string> {
-  return new Promise((resolveStop) => {
-    const stop = (signal: string): void => resolveStop(signal);
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-}
-
-/** Runs the all-in-one server in this process until SIGINT/SIGTERM. */
+/**
+ * Runs the all-in-one server in this process until SIGINT/SIGTERM: the master, and unless
+ * `withAgent` is false an agent for the local Docker engine. Stopping stops the agent (its pods
+ * keep running, as when a kubelet stops; the next start adopts them), then the master.
+ */
 async function serve(
   ctx: CliContext,
   config: MasterConfig,
+  withAgent: boolean,
   onReady?: (m: RunningMaster) => Promise<void>,
 ): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
@@ -61,6 +67,21 @@ async function serve(
     }
     throw new CliError(e.message);
   }
+  let agent: RunningAgent | undefined;
+  try {
+    if (withAgent) {
+      agent = await startLocalAgent(
+        ctx.io.env,
+        master.url,
+        master.joinToken,
+        logger,
+        config.logLevel,
+      );
+    }
+  } catch (err) {
+    await master.close();
+    throw err;
+  }
   await writeEndpoint(config.dataDir, {
     pid: process.pid,
     url: master.url,
@@ -71,6 +92,7 @@ async function serve(
     const signal = await stopRequested();
     logger.info({ signal }, 'stopping');
   } finally {
+    await agent?.close();
     await master.close();
     await removeEndpoint(config.dataDir, process.pid);
   }
@@ -83,6 +105,7 @@ async function loginAndGreet(
   token: string,
   config: MasterConfig,
   log: string | undefined,
+  node: string | undefined,
 ): Promise<void> {
   const client = new ApiClient({ server: url, token });
   const user = (await client.whoami()).metadata.name;
@@ -98,6 +121,11 @@ async function loginAndGreet(
   ctx.out('Slipway is up.');
   ctx.out(`  API server   ${url}`);
   ctx.out(`  data         ${config.dataDir}`);
+  ctx.out(
+    node
+      ? `  node         ${node} (the local Docker engine)`
+      : '  node         none (--no-agent: pods stay Pending until an agent joins)',
+  );
   if (log) ctx.out(`  log          ${log}`);
   ctx.out(`  CLI config   ${ctx.configPath} (logged in as ${user})`);
   ctx.out('');
@@ -121,6 +149,7 @@ export function registerServerCommands(program: Command): void {
     .option('--listen <host:port>', 'API server address (default: 127.0.0.1:8443)')
     .option('--log-level <level>', 'server log level', 'info')
     .option('--foreground', 'run in this terminal instead of in the background')
+    .option('--no-agent', 'do not run a node agent for the local Docker engine')
     .action(async (opts: ServerOptions & { foreground?: boolean }) => {
       const config = masterConfig(ctx, opts);
       const running = await runningServer(config.dataDir);
@@ -129,8 +158,18 @@ export function registerServerCommands(program: Command): void {
           `Slipway is already running on data directory ${config.dataDir} (pid ${running.pid}, ${running.url}); stop it with "slipway down"`,
         );
       }
+      const withAgent = opts.agent !== false;
+      let node: string | undefined;
+      if (withAgent) {
+        // The agent's own settings (node name, Docker endpoint) are checked before starting.
+        const agent = agentConfig(ctx.io.env, { server: 'http://127.0.0.1', token: '-' });
+        await checkDocker(agent.docker);
+        node = agent.nodeName;
+      }
       if (opts.foreground) {
-        await serve(ctx, config, (m) => loginAndGreet(ctx, m.url, m.adminToken, config, undefined));
+        await serve(ctx, config, withAgent, (m) =>
+          loginAndGreet(ctx, m.url, m.adminToken, config, undefined, node),
+        );
         return;
       }
       const args = [
@@ -138,6 +177,7 @@ export function registerServerCommands(program: Command): void {
         `${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`,
         '--log-level',
         config.logLevel,
+        ...(withAgent ? [] : ['--no-agent']),
       ];
       let started;
       try {
@@ -147,12 +187,14 @@ export function registerServerCommands(program: Command): void {
       }
       const { loadOrCreateTokens } = await import('../master/auth/tokens.js');
       const tokens = await loadOrCreateTokens(config.dataDir);
-      await loginAndGreet(ctx, started.endpoint.url, tokens.adminToken, config, started.log);
+      await loginAndGreet(ctx, started.endpoint.url, tokens.adminToken, config, started.log, node);
     });
 
   program
     .command('down')
-    .description('stop the Slipway started by "slipway up"')
+    .description(
+      'stop the Slipway started by "slipway up" (the pods\' containers keep running; the next "up" adopts them)',
+    )
     .option('--data-dir <dir>', dataDirHelp)
     .action(async (opts: ServerOptions) => {
       const config = masterConfig(ctx, opts);
@@ -172,9 +214,12 @@ export function registerServerCommands(program: Command): void {
     .option('--data-dir <dir>', dataDirHelp)
     .option('--listen <host:port>', 'API server address (default: 127.0.0.1:8443)')
     .option('--log-level <level>', 'log level', 'info')
+    .option('--no-agent', 'do not run a node agent for the local Docker engine')
     .action(async (opts: ServerOptions) => {
-      await serve(ctx, masterConfig(ctx, opts));
+      await serve(ctx, masterConfig(ctx, opts), opts.agent !== false);
     });
+
+  registerAgentCommand(program);
 }
 
 export { logFile };

@@ -1,5 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { parseListen } from '../src/util/listen.js';
 
 /** The master's configuration, validated once at start. */
 export interface MasterConfig {
@@ -49,15 +50,7 @@ export const ENV = {
   podEvictionTimeoutSeconds: 'SLIPWAY_POD_EVICTION_TIMEOUT_SECONDS',
 } as const;
 
-/** `127.0.0.1:8443`, `[::1]:8443`, `localhost:0`. */
-export function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) {
-    throw new Error(`"${value}" is not a HOST:PORT address (e.g. 127.0.0.1:8443 or [::1]:8443)`);
-  }
-  return { host: (m[1] ?? m[2])!, port };
-}
+export { parseListen };
 
 /** Whether a listen host only accepts connections from this machine. */
 export function isLoopback(host: string): boolean {

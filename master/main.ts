@@ -5,12 +5,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { builtinKinds } from '../src/api/kinds/index.js';
+import { installAdmission } from './admission/index.js';
 import { RuleAuthorizer } from './auth/authorizer.js';
 import { loadOrCreateTokens, TokenAuthenticator } from './auth/tokens.js';
 import { isLoopback, type MasterConfig } from './config.js';
 import { startControllerManager, type RunningControllerManager } from './controllers/manager.js';
 import { createApp, type VersionInfo } from './server/app.js';
 import { lockDataDir } from './server/data-dir-lock.js';
+import { apiUpgradeHandler } from './server/pod-proxy.js';
 import { Projects } from './server/projects.js';
 import { ResourceStore } from './server/resources.js';
 import { ActiveWatches } from './server/watch-stream.js';
@@ -116,7 +118,9 @@ export async function startMaster(
     const registry = builtinKinds();
     const resources = new ResourceStore({ store, registry });
     const projects = new Projects(resources, log.child({ component: 'projects' }));
+    const admission = installAdmission({ resources, projects, logger: log });
     await projects.resumeTerminating();
+    await admission.repair();
     await projects.ensureBootstrap();
 
     const watches = new ActiveWatches();
@@ -131,11 +135,13 @@ export async function startMaster(
       version: await versionInfo(),
       watches,
       inflight,
+      joinToken: tokens.joinToken,
       ...(deps.bookmarkIntervalMs === undefined
         ? {}
         : { bookmarkIntervalMs: deps.bookmarkIntervalMs }),
     });
     const server = createServer({ noDelay: true }, app);
+    server.on('upgrade', apiUpgradeHandler(app));
     await listen(server, config.listen.host, config.listen.port);
     undo.push(
       () =>

@@ -60,6 +60,7 @@ describe('ensureImage', () => {
       entrypoint: ['/run'],
       cmd: undefined,
       labels: { a: 'b' },
+      repoDigests: [],
     });
     expect(docker.pulls).toEqual([]);
     expect(

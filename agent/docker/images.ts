@@ -51,6 +51,8 @@ export interface ImageInfo {
   entrypoint: string[] | undefined;
   cmd: string[] | undefined;
   labels: Record<string, string>;
+  /** `repo@sha256:...` for images pulled from a registry; empty for local builds. */
+  repoDigests: string[];
 }
 
 /** Label the platform puts on the images it builds (same as scripts/lib/images.sh). */
@@ -71,7 +73,14 @@ function toInfo(ref: string, inspect: Docker.ImageInspectInfo, pulled: boolean):
     entrypoint: list(cfg.Entrypoint),
     cmd: list(cfg.Cmd),
     labels: cfg.Labels ?? {},
+    repoDigests: inspect.RepoDigests ?? [],
   };
+}
+
+/** The image as ImageInfo, or undefined when it is not on the node. */
+export async function lookupImage(docker: Docker, ref: string): Promise<ImageInfo | undefined> {
+  const local = await inspectImage(docker, ref);
+  return local ? toInfo(ref, local, false) : undefined;
 }
 
 /** The image's inspect info, or undefined when it is not on the node. */

@@ -39,6 +39,8 @@ export interface ManagedContainer {
   hash: string;
   attempt: number;
   restartCount: number;
+  /** Restart back-off after this instance dies (ms). */
+  backoffMs: number;
   gracePeriodSeconds: number | undefined;
   state: ContainerStateName;
   /** Seconds since the epoch. */
@@ -99,6 +101,7 @@ export function toManagedContainer(
     hash: info.hash,
     attempt: info.attempt,
     restartCount: info.restartCount,
+    backoffMs: info.backoffMs,
     gracePeriodSeconds: info.gracePeriodSeconds,
     state,
     createdAt: entry.Created ?? 0,

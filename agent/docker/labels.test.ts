@@ -40,6 +40,7 @@ describe('labels', () => {
       [LABELS.containerHash]: 'abc',
       [LABELS.attempt]: '3',
       [LABELS.restartCount]: 'x',
+      [LABELS.backoff]: '20000',
       [LABELS.podGracePeriod]: '15',
       [LABELS.preStop]: '{"exec":{"command":["true"]}}',
     });
@@ -51,6 +52,7 @@ describe('labels', () => {
       hash: 'abc',
       attempt: 3,
       restartCount: 0,
+      backoffMs: 20000,
       gracePeriodSeconds: 15,
       preStop: { exec: { command: ['true'] } },
     });

@@ -22,6 +22,11 @@ export const LABELS = {
   restartCount: 'io.slipway.container.restart-count',
   /** Sequence number of this instance of the pod container (part of the Docker name). */
   attempt: 'io.slipway.container.attempt',
+  /**
+   * Restart back-off (ms) to wait after this instance dies before the next one starts, unless it
+   * ran long enough to reset the back-off: keeps CrashLoopBackOff going across agent restarts.
+   */
+  backoff: 'io.slipway.container.backoff-ms',
   /** JSON of lifecycle.preStop, so a pod deleted while the agent was down still gets its hook. */
   preStop: 'io.slipway.container.pre-stop',
   /** The pod volume a Docker volume backs. */
@@ -74,6 +79,8 @@ export interface ContainerLabelInfo extends PodRef {
   hash: string;
   attempt: number;
   restartCount: number;
+  /** Restart back-off after this instance dies (ms); 0 when unlabelled. */
+  backoffMs: number;
   gracePeriodSeconds: number | undefined;
   preStop: unknown;
 }
@@ -111,6 +118,7 @@ export function parseContainerLabels(
     hash: labels[LABELS.containerHash] ?? '',
     attempt: int(labels[LABELS.attempt], 0),
     restartCount: int(labels[LABELS.restartCount], 0),
+    backoffMs: int(labels[LABELS.backoff], 0),
     gracePeriodSeconds: grace === undefined ? undefined : int(grace, 30),
     preStop,
   };

@@ -28,6 +28,7 @@ import {
   buildPauseImage,
   ensureImage,
   inspectImage,
+  lookupImage,
   type EnsureImageOptions,
   type ImageInfo,
 } from './images.js';
@@ -146,6 +147,24 @@ export interface LogOptions {
   signal?: AbortSignal;
 }
 
+/** What the engine says about its host: the node's capacity and identity. */
+export interface EngineInfo {
+  /** `20.10.24+dfsg1` */
+  serverVersion: string;
+  operatingSystem: string;
+  kernelVersion: string;
+  /** As the engine reports it (`x86_64`, `aarch64`). */
+  architecture: string;
+  osType: string;
+  cpus: number;
+  memoryBytes: number;
+  dockerRootDir: string;
+  /** The engine host's name. */
+  name: string;
+  /** Gateway of the default bridge network: the host as pods reach it. */
+  bridgeGateway: string | undefined;
+}
+
 export interface RemovePodResult {
   containers: string[];
   volumes: string[];
@@ -197,11 +216,52 @@ export class DockerRuntime {
     await this.call('ping', () => this.docker.ping());
   }
 
+  /** The engine's version, the host's CPUs, memory and OS, and the bridge gateway. */
+  async info(): Promise<EngineInfo> {
+    const i = (await this.call('docker info', () => this.docker.info())) as Record<string, unknown>;
+    let bridgeGateway: string | undefined;
+    try {
+      const net = (await this.docker.getNetwork('bridge').inspect()) as {
+        IPAM?: { Config?: { Gateway?: string }[] | null };
+      };
+      bridgeGateway = (net.IPAM?.Config ?? []).map((c) => c.Gateway).find((g) => !!g);
+    } catch (err) {
+      const mapped = mapDockerError(err, { op: 'inspect network bridge' });
+      if (mapped.code === 'EngineUnavailable') throw mapped;
+      // No default bridge (dockerd --bridge=none): the caller picks another address.
+    }
+    const str = (k: string): string => {
+      const v = i[k];
+      return typeof v === 'string' ? v : '';
+    };
+    const num = (k: string): number => {
+      const v = i[k];
+      return typeof v === 'number' ? v : 0;
+    };
+    return {
+      serverVersion: str('ServerVersion'),
+      operatingSystem: str('OperatingSystem'),
+      kernelVersion: str('KernelVersion'),
+      architecture: str('Architecture'),
+      osType: str('OSType') || 'linux',
+      cpus: num('NCPU'),
+      memoryBytes: num('MemTotal'),
+      dockerRootDir: str('DockerRootDir'),
+      name: str('Name'),
+      bridgeGateway,
+    };
+  }
+
   // ---- images ------------------------------------------------------------------------------
 
   /** Makes an image available according to its pull policy; see images.ts. */
   async ensureImage(ref: string, options: EnsureImageOptions): Promise<ImageInfo> {
     return ensureImage(this.docker, ref, options, this.log);
+  }
+
+  /** The image if the node has it (no pull). */
+  async imageInfo(ref: string): Promise<ImageInfo | undefined> {
+    return lookupImage(this.docker, ref);
   }
 
   /** Builds the pause image from the host's BusyBox if the node lacks it (once per runtime). */
@@ -765,11 +825,16 @@ export class DockerRuntime {
     return res.Volumes ?? [];
   }
 
-  /** Everything this node's agent owns, grouped by pod uid: the input of adoption after a restart. */
-  async listPods(): Promise<PodInventory[]> {
+  /**
+   * Everything this node's agent owns, grouped by pod uid: the input of adoption after a restart.
+   * With `uid`, only that pod's objects (an empty list when it has none).
+   */
+  async listPods(filter: { uid?: string } = {}): Promise<PodInventory[]> {
+    const extra: Record<string, string> =
+      filter.uid === undefined ? {} : { [LABELS.podUid]: filter.uid };
     const [containers, volumes] = await Promise.all([
-      this.listOwnedContainers(),
-      this.listOwnedVolumes(),
+      this.listOwnedContainers(extra),
+      this.listOwnedVolumes(extra),
     ]);
     return groupPods(containers, volumes, this.nodeName);
   }

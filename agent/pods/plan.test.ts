@@ -443,7 +443,11 @@ describe('planPod: instances', () => {
         ],
       }),
     );
-    const spec = containerCreateSpec(p, only(p), 'abc123', { attempt: 3, restartCount: 2 });
+    const spec = containerCreateSpec(p, only(p), 'abc123', {
+      attempt: 3,
+      restartCount: 2,
+      backoffMs: 40_000,
+    });
     expect(spec.name).toBe(`slipway_app_web-1_shop_${UID}_3`);
     expect(spec.HostConfig.NetworkMode).toBe('container:abc123');
     expect(spec.HostConfig.IpcMode).toBe('container:abc123');
@@ -452,6 +456,7 @@ describe('planPod: instances', () => {
       [LABELS.containerName]: 'app',
       [LABELS.attempt]: '3',
       [LABELS.restartCount]: '2',
+      [LABELS.backoff]: '40000',
       [LABELS.containerHash]: only(p).hash,
       [LABELS.preStop]: JSON.stringify({ exec: { command: ['sh', '-c', 'sleep 1'] } }),
     });

@@ -544,6 +544,8 @@ function planContainer(ctx: ContainerContext, c: Container, field: string): Cont
 export interface InstanceInfo {
   attempt: number;
   restartCount?: number;
+  /** Restart back-off to apply when this instance dies (ms); recorded in a label. */
+  backoffMs?: number;
 }
 
 function instanceLabels(
@@ -559,6 +561,7 @@ function instanceLabels(
     [LABELS.containerHash]: hash,
     [LABELS.attempt]: String(inst.attempt),
     [LABELS.restartCount]: String(inst.restartCount ?? inst.attempt),
+    ...(inst.backoffMs === undefined ? {} : { [LABELS.backoff]: String(inst.backoffMs) }),
   };
 }
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { RuleAuthorizer, type RequestAttributes } from './authorizer.js';
+import {
+  POD_EXEC_RULES,
+  POD_LOG_RULES,
+  RuleAuthorizer,
+  type RequestAttributes,
+} from './authorizer.js';
 import {
   ADMIN_USER,
   CLUSTER_ADMINS_GROUP,
@@ -93,6 +98,36 @@ describe('RuleAuthorizer', () => {
       ),
     ).toThrow(
       'projects "p" is forbidden: User "someone" cannot get resource "projects" in API group "project.openshift.io" at the cluster scope',
+    );
+  });
+
+  it('lets admins read logs and exec, and never nodes or the controllers', () => {
+    const log = attrs('get', 'pods', { subresource: 'log', namespace: 'a', name: 'p' });
+    const exec = attrs('create', 'pods', { subresource: 'exec', namespace: 'a', name: 'p' });
+    expect([authz.allows(admin, log), authz.allows(admin, exec)]).toEqual([true, true]);
+    for (const user of [node, controllers, nobody]) {
+      expect([authz.allows(user, log), authz.allows(user, exec)]).toEqual([false, false]);
+    }
+    expect(() => authz.authorize(node, exec)).toThrow(
+      'pods/exec "p" is forbidden: User "system:node-bootstrap" cannot create resource "pods/exec" in project "a"',
+    );
+  });
+
+  it('grants logs and exec per project through the pod rules', () => {
+    const scoped = new RuleAuthorizer([
+      { subjects: [{ kind: 'User', name: 'viewer' }], namespace: 'a', rules: POD_LOG_RULES },
+      { subjects: [{ kind: 'User', name: 'dev' }], namespace: 'a', rules: POD_EXEC_RULES },
+    ]);
+    const viewer = { name: 'viewer', groups: [] };
+    const dev = { name: 'dev', groups: [] };
+    const log = (ns: string) => attrs('get', 'pods', { subresource: 'log', namespace: ns });
+    const exec = (ns: string) => attrs('create', 'pods', { subresource: 'exec', namespace: ns });
+    expect(scoped.allows(viewer, log('a'))).toBe(true);
+    expect(scoped.allows(viewer, exec('a'))).toBe(false);
+    expect(scoped.allows(dev, exec('a'))).toBe(true);
+    expect(scoped.allows(dev, exec('b'))).toBe(false);
+    expect(scoped.allows(dev, attrs('get', 'pods', { subresource: 'exec', namespace: 'a' }))).toBe(
+      false,
     );
   });
 

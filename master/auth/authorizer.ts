@@ -79,6 +79,21 @@ export const CONTROLLER_MANAGER_RULES: readonly PolicyRule[] = [
   },
 ];
 
+/**
+ * Reaching into a pod's containers, as OpenShift's `view` and `edit` roles grant it: reading
+ * logs is `get` on `pods/log`; `exec` and `rsh` are `create` on `pods/exec` (also for the
+ * WebSocket GET, as Kubernetes now requires). Nodes and the controllers get neither: the node
+ * agent serves these streams, it never asks for them. Bind these per project.
+ */
+export const POD_LOG_RULES: readonly PolicyRule[] = [
+  { verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['pods'] },
+  { verbs: ['get'], apiGroups: [''], resources: ['pods/log'] },
+];
+export const POD_EXEC_RULES: readonly PolicyRule[] = [
+  ...POD_LOG_RULES,
+  { verbs: ['create'], apiGroups: [''], resources: ['pods/exec'] },
+];
+
 export const DEFAULT_BINDINGS: readonly Binding[] = [
   { subjects: [{ kind: 'Group', name: CLUSTER_ADMINS_GROUP }], rules: CLUSTER_ADMIN_RULES },
   { subjects: [{ kind: 'Group', name: NODE_BOOTSTRAPPERS_GROUP }], rules: NODE_BOOTSTRAP_RULES },

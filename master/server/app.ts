@@ -16,6 +16,7 @@ import { apiGroup, coreVersions, groupList, resourceList } from './discovery.js'
 import type { Projects } from './projects.js';
 import type { DeleteOptions, ResourceStore } from './resources.js';
 import { bindPod, parseBinding } from './pod-binding.js';
+import { PodProxy } from './pod-proxy.js';
 import { parseRoute, type Route } from './routing.js';
 import { toApiError } from './store-errors.js';
 import { streamWatch, type ActiveWatches } from './watch-stream.js';
@@ -44,6 +45,8 @@ export interface AppOptions {
   maxWatchSeconds?: number;
   /** How often watches with allowWatchBookmarks=true get a BOOKMARK. */
   bookmarkIntervalMs?: number;
+  /** Signs the master's requests to node agents (pods/log, pods/exec); see pod-proxy.ts. */
+  joinToken?: string;
 }
 
 const DEFAULT_MAX_WATCH_SECONDS = 30 * 60;
@@ -135,6 +138,14 @@ export function createApp(options: AppOptions): express.Express {
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const maxWatchSeconds = options.maxWatchSeconds ?? DEFAULT_MAX_WATCH_SECONDS;
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS;
+
+  const podProxy = new PodProxy({
+    resources,
+    authorizer,
+    joinToken: options.joinToken,
+    watches,
+    logger,
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -274,6 +285,14 @@ export function createApp(options: AppOptions): express.Express {
       await serveBinding(route, req, res, user);
       return;
     }
+    if (subresource === 'log') {
+      await podProxy.serveLog(route, req, res, user);
+      return;
+    }
+    if (subresource === 'exec') {
+      await podProxy.serveExec(route, req, res, user);
+      return;
+    }
     const watch = booleanParam(req, 'watch');
     const verb = verbFor(req.method, name, watch);
     if (subresource && verb !== 'get' && verb !== 'update' && verb !== 'patch') {
@@ -294,6 +313,7 @@ export function createApp(options: AppOptions): express.Express {
       name,
     });
     const isProjectRequest = def.group === projectKind.group && def.plural === 'projectrequests';
+    const ctx = { user: user.name, groups: user.groups };
 
     switch (verb) {
       case 'get':
@@ -317,19 +337,19 @@ export function createApp(options: AppOptions): express.Express {
       case 'create': {
         const body = decodeObjectBody(await readBody(req, maxBody), mediaType(req));
         const created = isProjectRequest
-          ? await projects.request(body, { user: user.name })
-          : await resources.create(def, namespace, body, { user: user.name });
+          ? await projects.request(body, ctx)
+          : await resources.create(def, namespace, body, ctx);
         res.status(201).json(created);
         return;
       }
       case 'update': {
         const body = decodeObjectBody(await readBody(req, maxBody), mediaType(req));
-        res.json(await resources.update(def, namespace, name!, body, subresource));
+        res.json(await resources.update(def, namespace, name!, body, subresource, ctx));
         return;
       }
       case 'patch': {
         const { type, patch } = decodePatchBody(await readBody(req, maxBody), mediaType(req));
-        res.json(await resources.patch(def, namespace, name!, type, patch, subresource));
+        res.json(await resources.patch(def, namespace, name!, type, patch, subresource, ctx));
         return;
       }
       case 'delete':

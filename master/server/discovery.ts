@@ -87,6 +87,16 @@ export function resourceList(
         kind: 'Binding',
         verbs: ['create'],
       });
+      resources.push(
+        { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
+        {
+          name: 'pods/exec',
+          singularName: '',
+          namespaced: true,
+          kind: 'PodExecOptions',
+          verbs: ['create', 'get'],
+        },
+      );
     }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources };

@@ -17,8 +17,9 @@ export type Route =
       subresource?: Subresource | undefined;
     };
 
-/** `status` for kinds with a status subresource; `binding` for pods (the scheduler's). */
-export type Subresource = 'status' | 'binding';
+/** `status` for kinds with a status subresource; `binding` (the scheduler's), `log` and `exec`
+ * for pods. */
+export type Subresource = 'status' | 'binding' | 'log' | 'exec';
 
 export const USER_GROUP = 'user.openshift.io';
 
@@ -93,7 +94,11 @@ export function parseRoute(registry: KindRegistry, path: string): Route {
     if (subresource === 'status' && def.statusSubresource) {
       return { type: 'resource', def, namespace, name, subresource };
     }
-    if (subresource === 'binding' && def.group === '' && def.plural === 'pods') {
+    if (
+      (subresource === 'binding' || subresource === 'log' || subresource === 'exec') &&
+      def.group === '' &&
+      def.plural === 'pods'
+    ) {
       return { type: 'resource', def, namespace, name, subresource };
     }
     throw notFound(`${plural} have no subresource "${subresource}"`);

@@ -1,6 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { configMapKind, nodeKind, secretKind, type ApiObject, type Event } from '../api/index.js';
-import { DescribeWriter, describeObject, formatEvents, titleCase } from './describe.js';
+import {
+  configMapKind,
+  nodeKind,
+  secretKind,
+  type ApiObject,
+  type Event,
+  type Node,
+  type Pod,
+} from '../api/index.js';
+import {
+  DescribeWriter,
+  describeObject,
+  formatAmount,
+  formatEvents,
+  podRequestsAndLimits,
+  titleCase,
+} from './describe.js';
 
 const now = new Date('2026-03-01T12:00:00Z');
 
@@ -114,5 +129,61 @@ describe('formatEvents', () => {
         '  Normal  Pulled   5m (x3 over 10m)  agent  Pulled happened\n' +
         '  Normal  Started  30s               agent  Started happened\n',
     );
+  });
+});
+
+describe('describe node', () => {
+  it("lists the node's non-terminated pods with requests, limits and the totals", () => {
+    const node: Node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n1' },
+      status: { allocatable: { cpu: '2', memory: '4Gi', pods: '110' } },
+    };
+    const pod = (
+      name: string,
+      resources: Record<string, Record<string, string>>,
+      phase?: string,
+    ): Pod => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'demo', creationTimestamp: '2026-03-01T11:55:00Z' },
+      spec: {
+        nodeName: 'n1',
+        containers: [{ name: 'c', image: 'i', resources }],
+      },
+      ...(phase ? { status: { phase: phase as 'Succeeded' } } : {}),
+    });
+    const pods = [
+      pod('web', {
+        requests: { cpu: '500m', memory: '512Mi' },
+        limits: { cpu: '1', memory: '1Gi' },
+      }),
+      pod('worker', { limits: { cpu: '250m', memory: '256Mi' } }),
+      pod('done', { requests: { cpu: '2' } }, 'Succeeded'),
+    ];
+    const text = describeObject(nodeKind, node, now, { pods });
+    expect(text).toContain('Non-terminated Pods:  (2 in total)\n');
+    expect(text).toMatch(
+      /\n {2}Namespace +Name +CPU Requests +CPU Limits +Memory Requests +Memory Limits +Age\n {2}-{9} +-{4} +/,
+    );
+    expect(text).toMatch(
+      /\n {2}demo +web +500m \(25%\) +1 \(50%\) +512Mi \(12%\) +1Gi \(25%\) +5m\n/,
+    );
+    // A request defaults to the limit.
+    expect(text).toMatch(
+      /\n {2}demo +worker +250m \(12%\) +250m \(12%\) +256Mi \(6%\) +256Mi \(6%\) +5m\n/,
+    );
+    expect(text).not.toContain('done');
+    expect(text).toContain(
+      'Allocated resources:\n  (Total limits may be over 100 percent, i.e., overcommitted.)\n',
+    );
+    expect(text).toMatch(
+      /\n {2}cpu +750m \(37%\) +1250m \(62%\)\n {2}memory +768Mi \(18%\) +1280Mi \(31%\)\n/,
+    );
+    expect(podRequestsAndLimits(pods[0]!).requests).toEqual({ cpu: 500, memory: 512 * 2 ** 20 });
+    expect(formatAmount('memory', 2 ** 30)).toBe('1Gi');
+    expect(formatAmount('memory', 1_500_000)).toBe('1500k');
+    expect(formatAmount('cpu', 2000)).toBe('2');
   });
 });

@@ -11,6 +11,7 @@ import {
   type Pod,
   type Secret,
 } from '../api/index.js';
+import { quantityMillis, quantityUnits } from '../api/quantity.js';
 import { age } from '../util/age.js';
 import { LAST_APPLIED } from './apply.js';
 import { formatTable } from './table.js';
@@ -198,7 +199,135 @@ function describePod(w: DescribeWriter, pod: Pod, now: Date): void {
   if (volumes.length) renderValue(w, 0, 'Volumes', volumes);
 }
 
-function describeNode(w: DescribeWriter, node: Node, now: Date): void {
+/** What describe shows beside an object: a node's pods. */
+export interface Related {
+  pods?: readonly Pod[] | undefined;
+}
+
+type Amounts = Record<string, number>;
+
+/** CPU in millicores, everything else in whole units; what cannot be parsed counts 0. */
+function amount(resource: string, value: string | number | undefined): number {
+  if (value === undefined) return 0;
+  return (resource === 'cpu' ? quantityMillis(value) : quantityUnits(value)) ?? 0;
+}
+
+/** kubectl's sums: containers add up, an init container counts when it alone is larger; a
+ * container's request defaults to its limit. */
+export function podRequestsAndLimits(pod: Pod): { requests: Amounts; limits: Amounts } {
+  const sum = (list: readonly Pod['spec']['containers'][number][], into: 'add' | 'max') => {
+    const requests: Amounts = {};
+    const limits: Amounts = {};
+    for (const c of list) {
+      const lim = c.resources?.limits ?? {};
+      const req = { ...lim, ...c.resources?.requests };
+      for (const [target, from] of [
+        [requests, req],
+        [limits, lim],
+      ] as const) {
+        for (const [k, v] of Object.entries(from)) {
+          const n = amount(k, v);
+          target[k] = into === 'add' ? (target[k] ?? 0) + n : Math.max(target[k] ?? 0, n);
+        }
+      }
+    }
+    return { requests, limits };
+  };
+  const main = sum(pod.spec.containers, 'add');
+  const init = sum(pod.spec.initContainers ?? [], 'max');
+  for (const key of ['requests', 'limits'] as const) {
+    for (const [k, v] of Object.entries(init[key])) main[key][k] = Math.max(main[key][k] ?? 0, v);
+  }
+  return main;
+}
+
+/** `500m`, `2`, `128Mi`, `1G`, `0`: the shortest exact form. */
+export function formatAmount(resource: string, n: number): string {
+  if (n === 0) return '0';
+  if (resource === 'cpu') return n % 1000 === 0 ? String(n / 1000) : `${n}m`;
+  for (const [suffix, unit] of [
+    ['Ei', 2 ** 60],
+    ['Pi', 2 ** 50],
+    ['Ti', 2 ** 40],
+    ['Gi', 2 ** 30],
+    ['Mi', 2 ** 20],
+    ['Ki', 2 ** 10],
+    ['T', 1e12],
+    ['G', 1e9],
+    ['M', 1e6],
+    ['k', 1e3],
+  ] as const) {
+    if (n >= unit && n % unit === 0) return `${n / unit}${suffix}`;
+  }
+  return String(n);
+}
+
+function withPercent(resource: string, n: number, of: number): string {
+  const pct = of > 0 ? Math.trunc((n / of) * 100) : 0;
+  return `${formatAmount(resource, n)} (${pct}%)`;
+}
+
+function describeNodePods(w: DescribeWriter, node: Node, pods: readonly Pod[], now: Date): void {
+  const running = pods.filter(
+    (p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed',
+  );
+  const allocatable = node.status?.allocatable ?? node.status?.capacity ?? {};
+  const total = (resource: string): number => amount(resource, allocatable[resource]);
+  const sums = { requests: {} as Amounts, limits: {} as Amounts };
+  const rows = running.map((p) => {
+    const { requests, limits } = podRequestsAndLimits(p);
+    for (const key of ['requests', 'limits'] as const) {
+      const from = key === 'requests' ? requests : limits;
+      for (const [k, v] of Object.entries(from)) sums[key][k] = (sums[key][k] ?? 0) + v;
+    }
+    const cell = (r: string, from: Amounts): string => withPercent(r, from[r] ?? 0, total(r));
+    return [
+      p.metadata.namespace ?? '',
+      p.metadata.name ?? '',
+      cell('cpu', requests),
+      cell('cpu', limits),
+      cell('memory', requests),
+      cell('memory', limits),
+      age(p.metadata.creationTimestamp, now),
+    ];
+  });
+  w.kv(0, 'Non-terminated Pods', `(${running.length} in total)`);
+  const headers = [
+    'Namespace',
+    'Name',
+    'CPU Requests',
+    'CPU Limits',
+    'Memory Requests',
+    'Memory Limits',
+    'Age',
+  ];
+  if (rows.length) {
+    const rule = headers.map((h) => '-'.repeat(h.length));
+    w.raw(1, formatTable(headers, [rule, ...rows], [], '  ').lines.join('\n'));
+  }
+  w.heading(0, 'Allocated resources');
+  w.raw(1, '(Total limits may be over 100 percent, i.e., overcommitted.)');
+  const resources = ['cpu', 'memory'];
+  if (allocatable['ephemeral-storage'] !== undefined) resources.push('ephemeral-storage');
+  for (const r of [...Object.keys(sums.requests), ...Object.keys(sums.limits)].sort())
+    if (!resources.includes(r)) resources.push(r);
+  const table = resources.map((r) => [
+    r,
+    withPercent(r, sums.requests[r] ?? 0, total(r)),
+    withPercent(r, sums.limits[r] ?? 0, total(r)),
+  ]);
+  w.raw(
+    1,
+    formatTable(
+      ['Resource', 'Requests', 'Limits'],
+      [['--------', '--------', '------'], ...table],
+      [],
+      '  ',
+    ).lines.join('\n'),
+  );
+}
+
+function describeNode(w: DescribeWriter, node: Node, now: Date, related: Related = {}): void {
   w.kv(0, 'Status', nodeReadyStatus(node));
   w.kv(0, 'Unschedulable', node.spec?.unschedulable ? 'true' : 'false');
   w.kv(
@@ -245,6 +374,7 @@ function describeNode(w: DescribeWriter, node: Node, now: Date): void {
     w.heading(0, 'System Info');
     for (const [k, v] of Object.entries(node.status.nodeInfo)) w.kv(1, titleCase(k), v);
   }
+  if (related.pods) describeNodePods(w, node, related.pods, now);
 }
 
 function describeSecret(w: DescribeWriter, secret: Secret): void {
@@ -301,7 +431,12 @@ export function formatEvents(events: readonly Event[], now: Date): string {
 }
 
 /** The human-readable description of one object (without events). */
-export function describeObject(def: AnyKindDefinition, obj: ApiObject, now: Date): string {
+export function describeObject(
+  def: AnyKindDefinition,
+  obj: ApiObject,
+  now: Date,
+  related: Related = {},
+): string {
   const w = new DescribeWriter();
   w.kv(0, 'Name', obj.metadata.name ?? '');
   if (def.namespaced) w.kv(0, 'Namespace', obj.metadata.namespace ?? '');
@@ -317,7 +452,7 @@ export function describeObject(def: AnyKindDefinition, obj: ApiObject, now: Date
       describePod(w, obj as Pod, now);
       break;
     case 'Node':
-      describeNode(w, obj, now);
+      describeNode(w, obj, now, related);
       break;
     case 'Secret':
       describeSecret(w, obj);

@@ -1,10 +1,13 @@
 import { Command, CommanderError } from 'commander';
+import { registerAdmCommands } from './commands/adm.js';
 import { registerCreateApplyCommands } from './commands/apply.js';
 import { registerAuthCommands } from './commands/auth.js';
 import { registerDeleteCommand } from './commands/delete.js';
 import { registerDescribeCommand } from './commands/describe.js';
+import { registerExecCommands } from './commands/exec.js';
 import { registerGetCommand } from './commands/get.js';
 import { registerLabelCommands } from './commands/label.js';
+import { registerLogsCommand } from './commands/logs.js';
 import { registerProjectCommands } from './commands/projects.js';
 import { registerInfoCommands } from './commands/version.js';
 import { CliContext } from './context.js';
@@ -54,7 +57,10 @@ export function createProgram(io?: Partial<CliIo>): Command {
   registerCreateApplyCommands(program, ctx);
   registerDeleteCommand(program, ctx);
   registerLabelCommands(program, ctx);
+  registerLogsCommand(program, ctx);
+  registerExecCommands(program, ctx);
   registerInfoCommands(program, ctx);
+  registerAdmCommands(program, ctx);
   contexts.set(program, ctx);
   return program;
 }

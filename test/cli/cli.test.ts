@@ -341,7 +341,7 @@ describe('describe', () => {
 
     const out = await ok(['describe', 'pod', 'web-1']);
     expect(out).toMatch(
-      /^Name: +web-1\nNamespace: +cli-describe\nLabels: +app=web\nAnnotations: +<none>\nCreated: +.+\n/,
+      /^Name: +web-1\nNamespace: +cli-describe\nLabels: +app=web\nAnnotations: +openshift\.io\/scc=restricted\nCreated: +.+\n/,
     );
     expect(out).toMatch(/Containers:\n {2}web:\n {4}Image: +registry.local\/web:1\n/);
     expect(out).toMatch(

@@ -19,6 +19,8 @@ export interface NodeStatus {
   conditions?: NodeCondition[];
   addresses?: { type: string; address: string }[];
   nodeInfo?: Record<string, string>;
+  /** Where the node's agent serves logs and exec to the master. */
+  daemonEndpoints?: { kubeletEndpoint?: { Port: number } };
 }
 
 export interface Node extends ApiObject {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { eventKind, type ApiObject, type Event } from '../../api/index.js';
+import { eventKind, podKind, type ApiObject, type Event, type Pod } from '../../api/index.js';
 import { CLUSTER_EVENTS_NAMESPACE, type ApiClient } from '../../client/index.js';
 import type { CliContext } from '../context.js';
-import { describeObject, formatEvents } from '../describe.js';
+import { describeObject, formatEvents, type Related } from '../describe.js';
 import { CliError } from '../errors.js';
 import { parseTargets } from '../resources.js';
 import { checkSelection, fetchTargets } from './get.js';
@@ -33,6 +33,21 @@ export async function eventsFor(
   }
 }
 
+/** A node's pods, for its Non-terminated Pods and Allocated resources; none when unreadable. */
+async function relatedTo(
+  client: ApiClient,
+  def: AnyKindDefinition,
+  obj: ApiObject,
+): Promise<Related> {
+  if (def.kind !== 'Node') return {};
+  try {
+    const fieldSelector = `spec.nodeName=${obj.metadata.name ?? ''}`;
+    return { pods: (await client.list<Pod>(podKind, { fieldSelector })).items };
+  } catch {
+    return {};
+  }
+}
+
 export function registerDescribeCommand(program: Command, ctx: CliContext): void {
   program
     .command('describe')
@@ -56,7 +71,8 @@ export function registerDescribeCommand(program: Command, ctx: CliContext): void
       const blocks: string[] = [];
       for (const { def, items } of groups) {
         for (const obj of items) {
-          let text = describeObject(def, obj, ctx.io.now());
+          const related = await relatedTo(client, def, obj);
+          let text = describeObject(def, obj, ctx.io.now(), related);
           if (def.kind !== 'Event') {
             const events = await eventsFor(client, def, obj);
             if (events) text += formatEvents(events, ctx.io.now());

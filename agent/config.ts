@@ -1,0 +1,283 @@
+/**
+ * The agent's configuration, validated once at start from the environment and the command line
+ * (options win). Nothing else in the agent reads process.env.
+ */
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { dns1123Subdomain } from '../src/api/names.js';
+import { parseListen } from '../src/util/listen.js';
+import { DEFAULT_DOCKER_SOCKET } from './docker/client.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface BackoffConfig {
+  /** First delay after the immediate restart; doubles up to capMs. */
+  baseMs: number;
+  capMs: number;
+  /** A container that ran this long before it died restarts at once again. */
+  resetAfterMs: number;
+}
+
+export interface AgentConfig {
+  /** The master's API, e.g. `http://127.0.0.1:8443`. */
+  server: string;
+  /** The node-join token (user system:node-bootstrap). Never logged. */
+  token: string;
+  nodeName: string;
+  /** `unix:///var/run/docker.sock`, a socket path, or `tcp://HOST:PORT`. */
+  docker: string;
+  /** How often the Node's conditions are posted (lastHeartbeatTime). */
+  heartbeatIntervalMs: number;
+  /** Restart back-off of crashed containers; image pulls back off the same way. */
+  backoff: BackoffConfig;
+  /** Max processes per container. */
+  pidsLimit: number;
+  /** How often dead containers beyond the newest per pod container are removed. */
+  gcIntervalMs: number;
+  /** How often every pod, and everything in Docker, is reconciled even without events. */
+  resyncIntervalMs: number;
+  /** Pods reconciled concurrently. */
+  workers: number;
+  logLevel: LogLevel;
+  /** The node's InternalIP; by default the Docker bridge gateway (local engine) or the host's
+   * first non-loopback IPv4 address. */
+  nodeIP: string | undefined;
+  /** UID/GID for containers that name none (the project's assigned UID in OpenShift). */
+  defaultUid: number;
+  defaultGid: number;
+  /** Added to every container and volume the agent creates (ownership labels win). */
+  extraLabels: Record<string, string>;
+  /** Where the agent serves logs and exec to the master. Port 0 picks a free port; the Node's
+   * status tells the master which. */
+  listen: { host: string; port: number };
+}
+
+/** Command-line options; each overrides its environment variable. Numbers are milliseconds
+ * for durations; strings take a unit (`200ms`, `10s`, `5m`, `1h`), plain digits are seconds. */
+export interface AgentOptions {
+  server?: string | undefined;
+  token?: string | undefined;
+  nodeName?: string | undefined;
+  docker?: string | undefined;
+  heartbeatInterval?: number | string | undefined;
+  backoffBase?: number | string | undefined;
+  backoffMax?: number | string | undefined;
+  backoffReset?: number | string | undefined;
+  pidsLimit?: number | string | undefined;
+  gcInterval?: number | string | undefined;
+  resyncInterval?: number | string | undefined;
+  workers?: number | string | undefined;
+  logLevel?: string | undefined;
+  nodeIP?: string | undefined;
+  defaultUid?: number | string | undefined;
+  defaultGid?: number | string | undefined;
+  extraLabels?: Record<string, string> | string | undefined;
+  listen?: string | undefined;
+}
+
+/** The environment variables loadConfig reads. */
+export const AGENT_ENV = {
+  server: 'SLIPWAY_AGENT_SERVER',
+  token: 'SLIPWAY_AGENT_TOKEN',
+  nodeName: 'SLIPWAY_AGENT_NODE_NAME',
+  docker: 'DOCKER_HOST',
+  heartbeatInterval: 'SLIPWAY_AGENT_HEARTBEAT_INTERVAL',
+  backoffBase: 'SLIPWAY_AGENT_BACKOFF_BASE',
+  backoffMax: 'SLIPWAY_AGENT_BACKOFF_MAX',
+  backoffReset: 'SLIPWAY_AGENT_BACKOFF_RESET',
+  pidsLimit: 'SLIPWAY_AGENT_PIDS_LIMIT',
+  gcInterval: 'SLIPWAY_AGENT_GC_INTERVAL',
+  resyncInterval: 'SLIPWAY_AGENT_RESYNC_INTERVAL',
+  workers: 'SLIPWAY_AGENT_WORKERS',
+  logLevel: 'SLIPWAY_LOG_LEVEL',
+  nodeIP: 'SLIPWAY_AGENT_NODE_IP',
+  defaultUid: 'SLIPWAY_AGENT_DEFAULT_UID',
+  defaultGid: 'SLIPWAY_AGENT_DEFAULT_GID',
+  extraLabels: 'SLIPWAY_AGENT_LABELS',
+  listen: 'SLIPWAY_AGENT_LISTEN',
+} as const;
+
+export const AGENT_DEFAULTS = {
+  heartbeatInterval: 10_000,
+  backoffBase: 10_000,
+  backoffMax: 300_000,
+  backoffReset: 600_000,
+  pidsLimit: 1024,
+  gcInterval: 60_000,
+  resyncInterval: 60_000,
+  workers: 4,
+  logLevel: 'info',
+  /** The first UID of OpenShift's usual first project range (1000680000/10000). */
+  defaultUid: 1000680000,
+  /** OpenShift runs arbitrary UIDs in the root group, so images can make files group-writable. */
+  defaultGid: 0,
+  /** Every interface, a free port: the Node's status tells the master which. Fix the port
+   * (e.g. 0.0.0.0:10250) where a firewall must allow it. */
+  listen: '0.0.0.0:0',
+} as const;
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `250ms`, `10s`, `1.5m`, `2h`, `1m30s`; plain digits are seconds; numbers are milliseconds. */
+export function parseDuration(value: number | string): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) throw new Error(`invalid duration ${value}`);
+    return Math.round(value);
+  }
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
+    throw new Error(`"${value}" is not a duration (e.g. 200ms, 10s, 5m, 1h)`);
+  }
+  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!]!, 0));
+}
+
+/** `k=v,k2=v2` to a record. */
+export function parseLabels(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of value.split(',')) {
+    const item = part.trim();
+    if (!item) continue;
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new Error(`"${item}" is not a KEY=VALUE label`);
+    out[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const positiveDuration = duration.refine((ms) => ms > 0, 'must be greater than zero');
+
+const int = (min: number, max: number): z.ZodType<number, number | string> =>
+  z.coerce.number().int().min(min).max(max) as unknown as z.ZodType<number, number | string>;
+
+const schema = z.object({
+  server: z
+    .string({ message: 'Required value: pass --server URL or set SLIPWAY_AGENT_SERVER' })
+    .min(1, 'Required value: pass --server URL or set SLIPWAY_AGENT_SERVER')
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return u.protocol === 'http:' || u.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) URL such as http://127.0.0.1:8443'),
+  token: z
+    .string({ message: 'Required value: pass --token or set SLIPWAY_AGENT_TOKEN' })
+    .min(1, 'Required value: pass --token or set SLIPWAY_AGENT_TOKEN'),
+  nodeName: z.string().superRefine((v, ctx) => {
+    for (const problem of dns1123Subdomain(v)) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  docker: z.string().min(1),
+  heartbeatInterval: positiveDuration,
+  backoffBase: positiveDuration,
+  backoffMax: positiveDuration,
+  backoffReset: positiveDuration,
+  pidsLimit: int(16, 4_194_304),
+  gcInterval: positiveDuration,
+  resyncInterval: positiveDuration,
+  workers: int(1, 64),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  nodeIP: z.union([z.ipv4(), z.ipv6()]).optional(),
+  defaultUid: int(0, 2 ** 31 - 1),
+  defaultGid: int(0, 2 ** 31 - 1),
+  listen: z.string().transform((value, ctx) => {
+    try {
+      return parseListen(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+  extraLabels: z.union([z.record(z.string(), z.string()), z.string()]).transform((v, ctx) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return parseLabels(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+});
+
+/** The machine's host name as a node name: lower case, at most 253 characters. */
+export function defaultNodeName(): string {
+  return hostname().toLowerCase().slice(0, 253);
+}
+
+/**
+ * Builds the agent's configuration from the environment and options (options win). Throws an
+ * Error naming every invalid setting.
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  options: AgentOptions = {},
+): AgentConfig {
+  const pick = <K extends keyof typeof AGENT_ENV>(key: K): AgentOptions[K] | string | undefined => {
+    const value = options[key];
+    if (value !== undefined && value !== '') return value;
+    const fromEnv = env[AGENT_ENV[key]];
+    return fromEnv === '' ? undefined : fromEnv;
+  };
+  const input = {
+    server: pick('server'),
+    token: pick('token'),
+    nodeName: pick('nodeName') ?? defaultNodeName(),
+    docker: pick('docker') ?? `unix://${DEFAULT_DOCKER_SOCKET}`,
+    heartbeatInterval: pick('heartbeatInterval') ?? AGENT_DEFAULTS.heartbeatInterval,
+    backoffBase: pick('backoffBase') ?? AGENT_DEFAULTS.backoffBase,
+    backoffMax: pick('backoffMax') ?? AGENT_DEFAULTS.backoffMax,
+    backoffReset: pick('backoffReset') ?? AGENT_DEFAULTS.backoffReset,
+    pidsLimit: pick('pidsLimit') ?? AGENT_DEFAULTS.pidsLimit,
+    gcInterval: pick('gcInterval') ?? AGENT_DEFAULTS.gcInterval,
+    resyncInterval: pick('resyncInterval') ?? AGENT_DEFAULTS.resyncInterval,
+    workers: pick('workers') ?? AGENT_DEFAULTS.workers,
+    logLevel: pick('logLevel') ?? AGENT_DEFAULTS.logLevel,
+    nodeIP: pick('nodeIP'),
+    defaultUid: pick('defaultUid') ?? AGENT_DEFAULTS.defaultUid,
+    defaultGid: pick('defaultGid') ?? AGENT_DEFAULTS.defaultGid,
+    extraLabels: pick('extraLabels') ?? {},
+    listen: pick('listen') ?? AGENT_DEFAULTS.listen,
+  };
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (i) => `${i.path.join('.') || 'config'}: ${i.message}`,
+    );
+    throw new Error(`invalid agent configuration: ${problems.join('; ')}`);
+  }
+  const c = result.data;
+  if (c.backoffMax < c.backoffBase) {
+    throw new Error(
+      `invalid agent configuration: backoffMax: must not be less than backoffBase (${c.backoffBase} ms)`,
+    );
+  }
+  return {
+    server: c.server.replace(/\/+$/, ''),
+    token: c.token,
+    nodeName: c.nodeName,
+    docker: c.docker,
+    heartbeatIntervalMs: c.heartbeatInterval,
+    backoff: { baseMs: c.backoffBase, capMs: c.backoffMax, resetAfterMs: c.backoffReset },
+    pidsLimit: c.pidsLimit,
+    gcIntervalMs: c.gcInterval,
+    resyncIntervalMs: c.resyncInterval,
+    workers: c.workers,
+    logLevel: c.logLevel,
+    nodeIP: c.nodeIP,
+    defaultUid: c.defaultUid,
+    defaultGid: c.defaultGid,
+    extraLabels: c.extraLabels,
+    listen: c.listen,
+  };
+}

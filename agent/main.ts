@@ -1,0 +1,287 @@
+/**
+ * Starts the node agent: connects to Docker, registers the Node, then runs the pod reconciler
+ * (an informer on this node's pods, Docker events and a periodic resync feeding one work queue),
+ * the probes, the heartbeat and garbage collection. Nothing happens at import time.
+ *
+ * `close()` stops all of that but leaves the pods' containers running: an agent restart must
+ * not restart workloads. The next agent adopts them from their labels.
+ */
+import { podKind, type Pod, type PodStatus } from '../src/api/index.js';
+import { clientVersion } from '../src/cli/version.js';
+import { ApiClient, EventRecorder } from '../src/client/index.js';
+import {
+  clientListWatcher,
+  Controller,
+  Informer,
+  ItemExponentialFailureRateLimiter,
+  WorkQueue,
+} from '../src/reconcile/index.js';
+import type { Logger } from '../src/util/logger.js';
+import type { AgentConfig } from './config.js';
+import { createDockerClient, isLocalEndpoint } from './docker/client.js';
+import { DockerRuntime } from './docker/runtime.js';
+import { NodeManager } from './node/manager.js';
+import { probeLabel, handlerProbeRunner, ProbeManager } from './pods/probes.js';
+import { PodReconciler } from './pods/reconciler.js';
+import { fetchSources } from './pods/sources.js';
+import { joinTokenAuthenticator } from './server/auth.js';
+import { startAgentServer } from './server/server.js';
+
+export interface RunningAgent {
+  nodeName: string;
+  /** Stops reconciling, probing and heartbeating; the pods' containers keep running. */
+  close(): Promise<void>;
+}
+
+/** What tests may supply instead of the defaults. */
+export interface AgentDependencies {
+  /** Use this runtime (its node name must be the config's). */
+  runtime?: DockerRuntime;
+}
+
+/** Docker did not answer at start: the agent cannot do anything useful. */
+export class DockerUnavailableError extends Error {
+  constructor(endpoint: string, cause: unknown) {
+    super(
+      `the Docker engine at ${endpoint} does not answer (${(cause as Error).message}); start Docker (on Debian/Ubuntu: bash scripts/setup-docker.sh) or point DOCKER_HOST at one`,
+      { cause },
+    );
+    this.name = 'DockerUnavailableError';
+  }
+}
+
+function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Starts the agent; rejects when Docker does not answer or the master refuses the token. */
+export async function startAgent(
+  config: AgentConfig,
+  logger: Logger,
+  deps: AgentDependencies = {},
+): Promise<RunningAgent> {
+  const log = logger.child({ component: 'agent', node: config.nodeName });
+  const runtime =
+    deps.runtime ??
+    new DockerRuntime({
+      docker: createDockerClient(config.docker),
+      logger,
+      nodeName: config.nodeName,
+      extraLabels: config.extraLabels,
+    });
+  try {
+    await timeout(runtime.ping(), 10_000, 'docker ping');
+  } catch (err) {
+    throw new DockerUnavailableError(config.docker, err);
+  }
+
+  const version = clientVersion();
+  const client = new ApiClient({
+    server: config.server,
+    token: config.token,
+    userAgent: `slipway-agent/${version} (${config.nodeName})`,
+  });
+  const recorder = new EventRecorder({
+    client,
+    component: 'kubelet',
+    host: config.nodeName,
+    logger: log,
+  });
+
+  // The logs/exec server the master proxies to, authenticated by credentials only the master
+  // (and this node) can make from the join token.
+  const daemon = await startAgentServer({
+    runtime,
+    nodeName: config.nodeName,
+    listen: config.listen,
+    authenticate: joinTokenAuthenticator({ joinToken: config.token, nodeName: config.nodeName }),
+    logger: log,
+  });
+
+  const node = new NodeManager({
+    nodeName: config.nodeName,
+    version,
+    client,
+    events: recorder,
+    engineInfo: () => runtime.info(),
+    logger: log,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    nodeIP: config.nodeIP,
+    localEngine: isLocalEndpoint(config.docker),
+    daemonPort: daemon.port,
+  });
+  try {
+    await node.register();
+  } catch (err) {
+    const reason = (err as { reason?: string }).reason;
+    if (reason === 'Unauthorized' || reason === 'Forbidden') {
+      await daemon.close();
+      throw new Error(
+        `the master at ${config.server} refused the agent's token: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    // The master may be starting: the heartbeat keeps trying to register.
+    log.warn({ err: (err as Error).message }, 'cannot register the node yet; will retry');
+  }
+
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const queue = new WorkQueue<string>({
+    rateLimiter: new ItemExponentialFailureRateLimiter({
+      baseDelayMs: 100,
+      maxDelayMs: Math.min(30_000, config.backoff.capMs),
+    }),
+  });
+
+  const pods = new Informer<Pod>({
+    name: 'pods',
+    listWatcher: clientListWatcher<Pod>(client, podKind, {
+      fieldSelector: `spec.nodeName=${config.nodeName}`,
+      watchTimeoutSeconds: 300,
+    }),
+    logger: log,
+    resyncPeriodMs: config.resyncIntervalMs,
+    keyOf: (p) => p.metadata.uid ?? `${p.metadata.namespace}/${p.metadata.name}`,
+  });
+  const enqueue = (p: Pod): void => {
+    if (p.metadata.uid) queue.add(p.metadata.uid);
+  };
+  pods.addEventHandler({ onAdd: enqueue, onUpdate: (_old, p) => enqueue(p), onDelete: enqueue });
+
+  const probes = new ProbeManager({
+    run: handlerProbeRunner(runtime),
+    events: {
+      unhealthy: (target, type, output) => {
+        const pod = pods.get(target.podUid);
+        if (pod) recorder.warning(pod, 'Unhealthy', `${probeLabel(type)} probe failed: ${output}`);
+      },
+    },
+    onChange: (uid) => queue.add(uid),
+    logger: log,
+  });
+
+  const reconciler = new PodReconciler({
+    nodeName: config.nodeName,
+    runtime,
+    api: {
+      sources: (pod, s) => fetchSources(client, pod, s),
+      updateStatus: async (pod: Pod, status: PodStatus, s) => {
+        await client.updateStatus<Pod>(
+          podKind,
+          { ...pod, status },
+          { namespace: pod.metadata.namespace, signal: s },
+        );
+      },
+    },
+    events: recorder,
+    pods: { get: (uid) => pods.get(uid) },
+    probes,
+    planOptions: () => ({
+      nodeName: config.nodeName,
+      uid: config.defaultUid,
+      gid: config.defaultGid,
+      pidsLimit: config.pidsLimit,
+      pauseImage: runtime.pauseImage,
+      ...(node.internalIP ? { hostIP: node.internalIP } : {}),
+      ...(node.capacity ? { nodeCapacity: node.capacity } : {}),
+    }),
+    hostIP: () => node.internalIP,
+    backoff: config.backoff,
+  });
+
+  const podController = new Controller<string>({
+    name: 'pod-reconciler',
+    queue,
+    workers: config.workers,
+    logger: log,
+    waitFor: [pods],
+    reconcile: (uid, s, l) => reconciler.reconcile(uid, s, l),
+  });
+
+  /** Everything Docker holds for this node: pods no longer bound here get reconciled away. */
+  const sweep = async (): Promise<void> => {
+    if (!pods.hasSynced() || signal.aborted) return;
+    try {
+      for (const inv of await runtime.listPods()) {
+        if (!pods.get(inv.uid)) queue.add(inv.uid);
+      }
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'cannot list the pods in Docker');
+    }
+  };
+
+  const tasks: Promise<unknown>[] = [];
+  tasks.push(pods.run(signal));
+  tasks.push(podController.run(signal));
+  tasks.push(
+    (async () => {
+      if (await pods.waitForSync(signal)) await sweep();
+    })(),
+  );
+  tasks.push(
+    (async () => {
+      for await (const ev of runtime.events(signal)) {
+        if (ev.type === 'resync') {
+          for (const p of pods.list()) enqueue(p);
+          await sweep();
+        } else if (ev.podUid) {
+          queue.add(ev.podUid);
+        }
+      }
+    })(),
+  );
+  const timers: NodeJS.Timeout[] = [];
+  timers.push(
+    setInterval(() => {
+      void sweep();
+    }, config.resyncIntervalMs),
+  );
+  let gcRunning: Promise<unknown> | undefined;
+  timers.push(
+    setInterval(() => {
+      if (gcRunning) return;
+      gcRunning = runtime
+        .garbageCollect(1)
+        .catch((err: unknown) =>
+          log.warn({ err: (err as Error).message }, 'garbage collection failed'),
+        )
+        .finally(() => {
+          gcRunning = undefined;
+        });
+    }, config.gcIntervalMs),
+  );
+  node.start();
+  log.info(
+    { server: config.server, docker: config.docker, workers: config.workers },
+    'agent started',
+  );
+
+  let closing: Promise<void> | undefined;
+  const shutdown = async (): Promise<void> => {
+    log.info({}, 'agent stopping; pods keep running');
+    for (const t of timers) clearInterval(t);
+    controller.abort();
+    probes.close();
+    // A heartbeat in flight to an unreachable master is not worth waiting for.
+    await Promise.race([node.stop(), new Promise((r) => setTimeout(r, 3000).unref())]);
+    // Reconciles in flight finish (a pull or a graceful stop may take a while): bounded.
+    await Promise.race([
+      Promise.allSettled([...tasks, gcRunning]),
+      new Promise((r) => setTimeout(r, 5000).unref()),
+    ]);
+    await Promise.race([recorder.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await daemon.close();
+    log.info({}, 'agent stopped');
+  };
+  return {
+    nodeName: config.nodeName,
+    close: () => (closing ??= shutdown()),
+  };
+}
