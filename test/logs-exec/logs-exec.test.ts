@@ -231,7 +231,7 @@ describe('slipway logs', () => {
       status: {
         addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
         daemonEndpoints: { kubeletEndpoint: { Port: port } },
-      } as Node['status'],
+      },
     };
     await cluster.join.create(nodeKind, ghost);
     await createPod(cluster, 'haunted', { containers: [sh('main', 'sleep 1')] }, 'ghost');
