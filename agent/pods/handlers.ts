@@ -79,19 +79,31 @@ export async function runExec(
   }
 }
 
+/** Where a httpGet or tcpSocket handler connects: its host (default: the pod IP) and its port
+ * (a number, or a container port's name), or the failure to report. */
+function resolveEndpoint(
+  h: { host?: string | undefined; port: number | string },
+  target: HandlerTarget,
+): { host: string; port: number } | HandlerOutcome {
+  let port: number;
+  try {
+    port = resolvePort(h.port, target.spec);
+  } catch (err) {
+    return { ok: false, output: (err as Error).message };
+  }
+  const host = h.host || target.podIP;
+  if (!host) return { ok: false, output: 'the pod has no IP yet' };
+  return { host, port };
+}
+
 export function runHttpGet(
   h: NonNullable<Handler['httpGet']>,
   target: HandlerTarget,
   timeoutMs: number,
 ): Promise<HandlerOutcome> {
-  let port: number;
-  try {
-    port = resolvePort(h.port, target.spec);
-  } catch (err) {
-    return Promise.resolve({ ok: false, output: (err as Error).message });
-  }
-  const host = h.host || target.podIP;
-  if (!host) return Promise.resolve({ ok: false, output: 'the pod has no IP yet' });
+  const endpoint = resolveEndpoint(h, target);
+  if ('ok' in endpoint) return Promise.resolve(endpoint);
+  const { host, port } = endpoint;
   const scheme = h.scheme === 'HTTPS' ? 'https' : 'http';
   const path = h.path ? (h.path.startsWith('/') ? h.path : `/${h.path}`) : '/';
   const url = `${scheme}://${hostPort(host, port)}${path}`;
@@ -144,14 +156,9 @@ export function runTcpSocket(
   target: HandlerTarget,
   timeoutMs: number,
 ): Promise<HandlerOutcome> {
-  let port: number;
-  try {
-    port = resolvePort(h.port, target.spec);
-  } catch (err) {
-    return Promise.resolve({ ok: false, output: (err as Error).message });
-  }
-  const host = h.host || target.podIP;
-  if (!host) return Promise.resolve({ ok: false, output: 'the pod has no IP yet' });
+  const endpoint = resolveEndpoint(h, target);
+  if ('ok' in endpoint) return Promise.resolve(endpoint);
+  const { host, port } = endpoint;
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const timer = setTimeout(() => {
