@@ -27,6 +27,11 @@ export const LABELS = {
    * ran long enough to reset the back-off: keeps CrashLoopBackOff going across agent restarts.
    */
   backoff: 'io.slipway.container.backoff-ms',
+  /**
+   * `true` when the container runs as its image's USER: only for pods admitted under a policy
+   * that allows it (anyuid) and naming no runAsUser. Otherwise User is a numeric UID:GID.
+   */
+  imageUser: 'io.slipway.container.image-user',
   /** JSON of lifecycle.preStop, so a pod deleted while the agent was down still gets its hook. */
   preStop: 'io.slipway.container.pre-stop',
   /** The pod volume a Docker volume backs. */

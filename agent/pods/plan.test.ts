@@ -672,7 +672,28 @@ describe('planPod: refusals', () => {
       {},
       { uid: 0, policy: { name: 'anyuid', allowRunAsRoot: true, allowedCapabilities: [] } },
     );
-    expect(only(granted).create.User).toBe('0:0');
+    // Under anyuid a container that names no user runs as its image's USER...
+    expect(only(granted).create.User).toBe('');
+    expect(only(granted).create.Labels).toEqual({ 'io.slipway.container.image-user': 'true' });
+    expect(only(granted).create.HostConfig.GroupAdd).toContain('0');
+    expect(
+      checkCreateSpec(containerCreateSpec(granted, only(granted), 'sandbox', { attempt: 0 })),
+    ).toEqual([]);
+    // ...and one that names a user runs as that user.
+    const explicit = plan(
+      pod({ securityContext: { runAsUser: 0 } }),
+      {},
+      { uid: 1000, policy: { name: 'anyuid', allowRunAsRoot: true, allowedCapabilities: [] } },
+    );
+    expect(only(explicit).create.User).toBe('0:0');
+  });
+
+  it('never lets an empty User through without the image-user mark', () => {
+    const c = only(plan(pod()));
+    const spec = containerCreateSpec(plan(pod()), c, 'sandbox', { attempt: 0 });
+    expect(checkCreateSpec({ ...spec, User: '' })).toEqual([
+      'User must be numeric UID:GID, got ""',
+    ]);
   });
 
   it('needs a uid and a name', () => {

@@ -472,10 +472,17 @@ function planContainer(ctx: ContainerContext, c: Container, field: string): Cont
   const envMap = new Map(env.env);
   const lookup = (n: string): string | undefined => envMap.get(n);
   const user = effectiveUser(pod.spec, c, { uid: options.uid, gid: options.gid });
+  // Under a policy that allows any UID (anyuid), a container naming no user runs as its image's
+  // USER, as OpenShift does; otherwise always the numeric UID from the project's range.
+  const imageUser =
+    (options.policy?.allowRunAsRoot ?? false) &&
+    c.securityContext?.runAsUser === undefined &&
+    pod.spec.securityContext?.runAsUser === undefined;
 
   const groups = new Set<string>();
   for (const g of pod.spec.securityContext?.supplementalGroups ?? []) groups.add(String(g));
-  if (ctx.volumeOwner.gid !== user.gid) groups.add(String(ctx.volumeOwner.gid));
+  // The image's user must still read the pod's volumes: give it their group.
+  if (imageUser || ctx.volumeOwner.gid !== user.gid) groups.add(String(ctx.volumeOwner.gid));
 
   const stopSignal = get(c.lifecycle, 'stopSignal');
   const command = c.command?.length ? c.command.map((s) => expandVars(s, lookup)) : undefined;
@@ -484,13 +491,13 @@ function planContainer(ctx: ContainerContext, c: Container, field: string): Cont
 
   const create: CreateSpec = {
     Image: c.image,
-    User: `${user.uid}:${user.gid}`,
+    User: imageUser ? '' : `${user.uid}:${user.gid}`,
     Env: env.env.map(([k, v]) => `${k}=${v}`),
     // Kubernetes: command replaces ENTRYPOINT (and drops the image's CMD), args replace CMD.
     ...(command ? { Entrypoint: command } : {}),
     ...(args ? { Cmd: args } : {}),
     ...(c.workingDir ? { WorkingDir: c.workingDir } : {}),
-    Labels: {},
+    Labels: imageUser ? { [LABELS.imageUser]: 'true' } : {},
     Tty: c.tty === true,
     OpenStdin: c.stdin === true,
     StdinOnce: get(c, 'stdinOnce') === true,
@@ -641,7 +648,8 @@ export function checkCreateSpec(spec: CreateSpec): string[] {
       problems.push(`mount ${m.Target}: only named volumes are allowed`);
     }
   }
-  if (!/^\d+:\d+$/.test(spec.User))
+  const imageUser = spec.User === '' && spec.Labels[LABELS.imageUser] === 'true';
+  if (!imageUser && !/^\d+:\d+$/.test(spec.User))
     problems.push(`User must be numeric UID:GID, got "${spec.User}"`);
   return problems;
 }
