@@ -6,6 +6,7 @@ import { configMapKind, secretKind } from '../api/index.js';
 import { FakeApiServer } from '../client/testing/fake-api-server.js';
 import { readConfig } from './config.js';
 import { CliHarness } from './testing/harness.js';
+import { CONFIGMAP_AND_SECRET_YAML } from './testing/manifests.js';
 
 let server: FakeApiServer;
 let cli: CliHarness;
@@ -134,25 +135,7 @@ describe('projects', () => {
   });
 });
 
-const manifests = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: settings
-  labels:
-    app: web
-data:
-  color: blue
-  size: large
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: creds
-  labels:
-    app: web
-stringData:
-  password: s3cr3t!!
-`;
+const manifests = CONFIGMAP_AND_SECRET_YAML;
 
 describe('apply, get, describe, label, delete', () => {
   beforeEach(async () => {

@@ -1,16 +1,16 @@
 // A project granted anyuid: its pods that name no user run as their image's USER (root for the
 // BusyBox image, which declares none), as OpenShift's anyuid SCC does; a restricted project's
 // pods run as the numeric UID from the project's range.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { projectKind, type Pod } from '../../src/api/index.js';
 import { PROJECT_SCC_ANNOTATION } from '../../src/api/scc.js';
-import { assertDockerAvailable, dockerClient, ensureImage } from '../support/docker.js';
+import { dockerClient } from '../support/docker.js';
 import {
   containerStatus,
   createPod,
   podFor,
   sh,
-  startCluster,
+  useClusterWithAgent,
   waitForPod,
   type Cluster,
 } from './cluster.js';
@@ -18,16 +18,7 @@ import {
 const docker = dockerClient();
 let cluster: Cluster;
 
-beforeAll(async () => {
-  await assertDockerAvailable(docker);
-  await ensureImage('pause');
-  cluster = await startCluster(docker);
-  await cluster.startAgent();
-});
-
-afterAll(async () => {
-  await cluster?.close();
-});
+useClusterWithAgent(docker, (c) => (cluster = c));
 
 async function uidOf(pod: Pod): Promise<string> {
   const id = containerStatus(pod, 'c')!.containerID!.replace('docker://', '');

@@ -27,7 +27,14 @@ import { silentLogger } from '../../src/util/logger.js';
 import { loadConfig, type MasterOptions } from '../../master/config.js';
 import { startMaster, type RunningMaster } from '../../master/main.js';
 import { ROOT, startSlipway } from '../cli/support/slipway.js';
-import { newTestRun, TEST_LABEL, TEST_RUN_LABEL } from '../support/docker.js';
+import { afterAll, beforeAll } from 'vitest';
+import {
+  assertDockerAvailable,
+  ensureImage,
+  newTestRun,
+  TEST_LABEL,
+  TEST_RUN_LABEL,
+} from '../support/docker.js';
 import { cleanupRun } from './support.js';
 
 export { eventually } from './support.js';
@@ -60,10 +67,32 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(
+export type ClusterOptions = { master?: MasterOptions; agent?: AgentOptions; namespace?: string };
+
+/**
+ * The hooks most agent test files share: before the tests, check Docker and the pause image and
+ * start a master plus an in-process agent; after them, close everything. `set` receives the
+ * cluster once it runs.
+ */
+export function useClusterWithAgent(
   docker: Docker,
-  options: { master?: MasterOptions; agent?: AgentOptions; namespace?: string } = {},
-): Promise<Cluster> {
+  set: (cluster: Cluster) => void,
+  options: ClusterOptions = {},
+): void {
+  let cluster: Cluster | undefined;
+  beforeAll(async () => {
+    await assertDockerAvailable(docker);
+    await ensureImage('pause');
+    cluster = await startCluster(docker, options);
+    set(cluster);
+    await cluster.startAgent();
+  });
+  afterAll(async () => {
+    await cluster?.close();
+  });
+}
+
+export async function startCluster(docker: Docker, options: ClusterOptions = {}): Promise<Cluster> {
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-agent-'));
   const master = await startMaster(
     loadConfig(

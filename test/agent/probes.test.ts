@@ -1,8 +1,8 @@
 // F7 on the real engine: not Ready before initialDelaySeconds; a failing readiness probe never
 // restarts; a failing liveness probe restarts (Unhealthy, Killing, restartCount); a startup probe
 // holds the liveness probe until it passes.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertDockerAvailable, dockerClient, ensureImage } from '../support/docker.js';
+import { describe, expect, it } from 'vitest';
+import { dockerClient } from '../support/docker.js';
 import {
   containerStatus,
   createPod,
@@ -11,7 +11,7 @@ import {
   podEvents,
   podFor,
   sh,
-  startCluster,
+  useClusterWithAgent,
   waitForPod,
   type Cluster,
 } from './cluster.js';
@@ -19,16 +19,7 @@ import {
 const docker = dockerClient();
 let cluster: Cluster;
 
-beforeAll(async () => {
-  await assertDockerAvailable(docker);
-  await ensureImage('pause');
-  cluster = await startCluster(docker);
-  await cluster.startAgent();
-});
-
-afterAll(async () => {
-  await cluster?.close();
-});
+useClusterWithAgent(docker, (c) => (cluster = c));
 
 describe('F7: probes', () => {
   it('is not Ready before initialDelaySeconds, then Ready (tcpSocket)', async () => {

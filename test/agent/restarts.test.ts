@@ -2,8 +2,8 @@
 // after the back-off doubling to its cap, showing CrashLoopBackOff with kubelet's message; the
 // restart count and back-off live in the containers' labels. A dead sandbox is re-created with
 // its containers. restartPolicy Never leaves a failed container alone.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertDockerAvailable, dockerClient, ensureImage } from '../support/docker.js';
+import { describe, expect, it } from 'vitest';
+import { dockerClient } from '../support/docker.js';
 import {
   containerStatus,
   createPod,
@@ -12,7 +12,7 @@ import {
   podEvents,
   podFor,
   sh,
-  startCluster,
+  useClusterWithAgent,
   waitForPod,
   type Cluster,
 } from './cluster.js';
@@ -20,17 +20,8 @@ import {
 const docker = dockerClient();
 let cluster: Cluster;
 
-beforeAll(async () => {
-  await assertDockerAvailable(docker);
-  await ensureImage('pause');
-  // Garbage collection off for the timing test: every instance stays for inspection.
-  cluster = await startCluster(docker, { agent: { gcInterval: '10m' } });
-  await cluster.startAgent();
-});
-
-afterAll(async () => {
-  await cluster?.close();
-});
+// Garbage collection off for the timing test: every instance stays for inspection.
+useClusterWithAgent(docker, (c) => (cluster = c), { agent: { gcInterval: '10m' } });
 
 interface Instance {
   attempt: number;

@@ -19,6 +19,7 @@ import { ApiClient, EventRecorder } from '../../src/client/index.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { startCliTestMaster, type CliTestMaster } from './support/master.js';
 import { assertBuilt, collect, slipway, startSlipway, type Result } from './support/slipway.js';
+import { CONFIGMAP_AND_SECRET_YAML } from '../../src/cli/testing/manifests.js';
 
 let master: CliTestMaster;
 let admin: ApiClient;
@@ -46,25 +47,7 @@ async function fails(args: string[], stdin?: string): Promise<string> {
   return lines[0]!;
 }
 
-const app = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: settings
-  labels:
-    app: web
-data:
-  color: blue
-  size: large
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: creds
-  labels:
-    app: web
-stringData:
-  password: s3cr3t!!
-`;
+const app = CONFIGMAP_AND_SECRET_YAML;
 
 const pod = `apiVersion: v1
 kind: Pod
