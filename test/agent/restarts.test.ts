@@ -36,7 +36,8 @@ async function instances(uid: string, name: string): Promise<Instance[]> {
   const out: Instance[] = [];
   for (const c of list) {
     const info = await docker.getContainer(c.Id).inspect();
-    if (info.State.Running) continue;
+    // Only instances that ran and ended: one just created (not started yet) has no times.
+    if (info.State.Running || info.State.Status === 'created') continue;
     out.push({
       attempt: Number(c.Labels['io.slipway.container.attempt']),
       started: Date.parse(info.State.StartedAt),
