@@ -104,7 +104,7 @@ export interface PodExecOptions {
   signal?: AbortSignal | undefined;
 }
 
-type Query = Record<string, string | undefined>;
+export type Query = Record<string, string | undefined>;
 
 const connectionCodes: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
@@ -437,10 +437,20 @@ export class ApiClient {
     options: PodLogOptions = {},
   ): Promise<AsyncIterable<Uint8Array>> {
     const path = resourcePath(podKind, { namespace, name, subresource: 'log' });
-    const flag = (b: boolean | undefined): string | undefined => (b ? 'true' : undefined);
-    const num = (n: number | undefined): string | undefined =>
-      n === undefined ? undefined : String(n);
-    // The time limit covers the wait for the response, not the (possibly endless) stream.
+    return this.openStream(path, logQuery(options), options.signal, 'log stream');
+  }
+
+  /**
+   * A GET whose body is streamed as bytes (logs, build inputs). The time limit covers the wait
+   * for the response, not the (possibly endless) body. Errors come before the first chunk; an
+   * abort through `signal` just ends the iteration.
+   */
+  async openStream(
+    path: string,
+    query: Query,
+    signal: AbortSignal | undefined,
+    what = 'stream',
+  ): Promise<AsyncIterable<Uint8Array>> {
     const headers = new AbortController();
     const timer = setTimeout(
       () =>
@@ -449,23 +459,10 @@ export class ApiClient {
         ),
       this.timeoutMs,
     );
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, headers.signal])
-      : headers.signal;
+    const combined = signal ? AbortSignal.any([signal, headers.signal]) : headers.signal;
     let res: Response;
     try {
-      res = await this.send('GET', path, {
-        query: {
-          container: options.container || undefined,
-          follow: flag(options.follow),
-          previous: flag(options.previous),
-          tailLines: num(options.tailLines),
-          timestamps: flag(options.timestamps),
-          sinceSeconds: num(options.sinceSeconds),
-        },
-        signal,
-        timeout: false,
-      });
+      res = await this.send('GET', path, { query, signal: combined, timeout: false });
     } finally {
       clearTimeout(timer);
     }
@@ -477,14 +474,61 @@ export class ApiClient {
       try {
         for await (const chunk of body) yield chunk;
       } catch (err) {
-        if (options.signal?.aborted) return;
+        if (signal?.aborted) return;
         throw new ConnectionError(
           'ServiceUnavailable',
-          `the log stream from ${server} broke: ${describeNetworkError(err)}`,
+          `the ${what} from ${server} broke: ${describeNetworkError(err)}`,
           err,
         );
       }
     })();
+  }
+
+  /**
+   * Sends raw bytes (a binary build's archive) and returns the decoded JSON answer. The body is
+   * streamed, never held whole; the time limit applies to the whole exchange only when
+   * `timeoutMs` is given.
+   */
+  async upload<T>(
+    method: string,
+    path: string,
+    body: AsyncIterable<Uint8Array>,
+    init: { query?: Query; contentType?: string; signal?: AbortSignal | undefined } = {},
+  ): Promise<T> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(init.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, v);
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'User-Agent': this.#userAgent,
+      'Content-Type': init.contentType ?? 'application/octet-stream',
+    };
+    if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
+    let res: Response;
+    try {
+      res = await this.#fetch(url, {
+        method,
+        headers,
+        body: ReadableStream.from(body),
+        duplex: 'half',
+        signal: init.signal,
+      });
+    } catch (err) {
+      throw this.transportError(err, init.signal);
+    }
+    const text = await res.text().catch((err: unknown) => {
+      throw this.transportError(err, init.signal);
+    });
+    if (!res.ok) throw errorFromResponse(res.status, res.statusText, text);
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiError(
+        'InternalError',
+        `the server sent a response that is not JSON (${method} ${path})`,
+      );
+    }
   }
 
   /**
@@ -616,6 +660,21 @@ export class ApiClient {
       err,
     );
   }
+}
+
+/** The query of a log request (pods and builds take the same). */
+export function logQuery(options: PodLogOptions): Query {
+  const flag = (b: boolean | undefined): string | undefined => (b ? 'true' : undefined);
+  const num = (n: number | undefined): string | undefined =>
+    n === undefined ? undefined : String(n);
+  return {
+    container: options.container || undefined,
+    follow: flag(options.follow),
+    previous: flag(options.previous),
+    tailLines: num(options.tailLines),
+    timestamps: flag(options.timestamps),
+    sinceSeconds: num(options.sinceSeconds),
+  };
 }
 
 function formatSeconds(ms: number): string {
