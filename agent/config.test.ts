@@ -72,6 +72,48 @@ describe('loadConfig', () => {
   });
 });
 
+describe('build settings', () => {
+  it('have defaults, and read the environment and options', () => {
+    const d = loadConfig({}, required);
+    expect(d.dataDir).toBe('/var/lib/slipway/agent');
+    expect(d.builds).toEqual({
+      sourceLimitBytes: 1024 * 1024 * 1024,
+      cloneTimeoutMs: 300_000,
+      allowLocalSources: false,
+    });
+    const c = loadConfig(
+      {
+        SLIPWAY_AGENT_DATA_DIR: '/srv/agent/',
+        SLIPWAY_AGENT_BUILD_SOURCE_LIMIT: '256Mi',
+        SLIPWAY_AGENT_BUILD_CLONE_TIMEOUT: '90s',
+        SLIPWAY_AGENT_BUILD_ALLOW_LOCAL_SOURCES: 'true',
+      },
+      required,
+    );
+    expect(c.dataDir).toBe('/srv/agent');
+    expect(c.builds).toEqual({
+      sourceLimitBytes: 256 * 1024 * 1024,
+      cloneTimeoutMs: 90_000,
+      allowLocalSources: true,
+    });
+    expect(
+      loadConfig({}, { ...required, dataDir: '/d', buildAllowLocalSources: false }).dataDir,
+    ).toBe('/d');
+  });
+
+  it('refuse what makes no sense', () => {
+    expect(() => loadConfig({}, { ...required, dataDir: 'relative' })).toThrow(
+      /dataDir: must be an absolute path/,
+    );
+    expect(() => loadConfig({}, { ...required, buildSourceLimit: '10Ki' })).toThrow(
+      /buildSourceLimit: must be at least 1Mi/,
+    );
+    expect(() => loadConfig({}, { ...required, buildAllowLocalSources: 'maybe' })).toThrow(
+      /buildAllowLocalSources: "maybe" is not true or false/,
+    );
+  });
+});
+
 describe('parseDuration and parseLabels', () => {
   it('reads Go-like durations; plain digits are seconds, numbers milliseconds', () => {
     expect(parseDuration('250ms')).toBe(250);

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { dns1123Subdomain } from '../src/api/names.js';
+import { memoryBytes } from '../src/api/quantity.js';
 import { parseListen } from '../src/util/listen.js';
 import { DEFAULT_DOCKER_SOCKET } from './docker/client.js';
 
@@ -50,6 +51,18 @@ export interface AgentConfig {
   /** Where the agent serves logs and exec to the master. Port 0 picks a free port; the Node's
    * status tells the master which. */
   listen: { host: string; port: number };
+  /** Where the agent keeps build workspaces and build logs (`DATA_DIR/builds/<pod uid>`). */
+  dataDir: string;
+  builds: BuildConfig;
+}
+
+export interface BuildConfig {
+  /** Most bytes a build's source may take (checkout, binary input, restored artifacts). */
+  sourceLimitBytes: number;
+  /** How long fetching a git source may take. */
+  cloneTimeoutMs: number;
+  /** Allow `file://` git sources, local paths and file:// S2I script URLs (tests; off). */
+  allowLocalSources: boolean;
 }
 
 /** Command-line options; each overrides its environment variable. Numbers are milliseconds
@@ -73,6 +86,10 @@ export interface AgentOptions {
   defaultGid?: number | string | undefined;
   extraLabels?: Record<string, string> | string | undefined;
   listen?: string | undefined;
+  dataDir?: string | undefined;
+  buildSourceLimit?: number | string | undefined;
+  buildCloneTimeout?: number | string | undefined;
+  buildAllowLocalSources?: boolean | string | undefined;
 }
 
 /** The environment variables loadConfig reads. */
@@ -95,6 +112,10 @@ export const AGENT_ENV = {
   defaultGid: 'SLIPWAY_AGENT_DEFAULT_GID',
   extraLabels: 'SLIPWAY_AGENT_LABELS',
   listen: 'SLIPWAY_AGENT_LISTEN',
+  dataDir: 'SLIPWAY_AGENT_DATA_DIR',
+  buildSourceLimit: 'SLIPWAY_AGENT_BUILD_SOURCE_LIMIT',
+  buildCloneTimeout: 'SLIPWAY_AGENT_BUILD_CLONE_TIMEOUT',
+  buildAllowLocalSources: 'SLIPWAY_AGENT_BUILD_ALLOW_LOCAL_SOURCES',
 } as const;
 
 export const AGENT_DEFAULTS = {
@@ -114,6 +135,11 @@ export const AGENT_DEFAULTS = {
   /** Every interface, a free port: the Node's status tells the master which. Fix the port
    * (e.g. 0.0.0.0:10250) where a firewall must allow it. */
   listen: '0.0.0.0:0',
+  dataDir: '/var/lib/slipway/agent',
+  /** 1 GiB: quantities (`512Mi`, `2Gi`) or bytes. */
+  buildSourceLimit: '1Gi',
+  buildCloneTimeout: 300_000,
+  buildAllowLocalSources: false,
 } as const;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -199,6 +225,28 @@ const schema = z.object({
       return z.NEVER;
     }
   }),
+  dataDir: z
+    .string()
+    .min(1)
+    .refine((v) => v.startsWith('/'), 'must be an absolute path'),
+  buildSourceLimit: z.union([z.number(), z.string()]).transform((v, ctx) => {
+    try {
+      const bytes = memoryBytes(v);
+      if (bytes < 1024 * 1024) throw new Error('must be at least 1Mi');
+      return bytes;
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+  buildCloneTimeout: positiveDuration,
+  buildAllowLocalSources: z.union([z.boolean(), z.string()]).transform((v, ctx) => {
+    if (typeof v === 'boolean') return v;
+    if (/^(true|1|yes)$/i.test(v)) return true;
+    if (/^(false|0|no)$/i.test(v)) return false;
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not true or false` });
+    return z.NEVER;
+  }),
   extraLabels: z.union([z.record(z.string(), z.string()), z.string()]).transform((v, ctx) => {
     if (typeof v !== 'string') return v;
     try {
@@ -248,6 +296,10 @@ export function loadConfig(
     defaultGid: pick('defaultGid') ?? AGENT_DEFAULTS.defaultGid,
     extraLabels: pick('extraLabels') ?? {},
     listen: pick('listen') ?? AGENT_DEFAULTS.listen,
+    dataDir: pick('dataDir') ?? AGENT_DEFAULTS.dataDir,
+    buildSourceLimit: pick('buildSourceLimit') ?? AGENT_DEFAULTS.buildSourceLimit,
+    buildCloneTimeout: pick('buildCloneTimeout') ?? AGENT_DEFAULTS.buildCloneTimeout,
+    buildAllowLocalSources: pick('buildAllowLocalSources') ?? AGENT_DEFAULTS.buildAllowLocalSources,
   };
   const result = schema.safeParse(input);
   if (!result.success) {
@@ -279,5 +331,11 @@ export function loadConfig(
     defaultGid: c.defaultGid,
     extraLabels: c.extraLabels,
     listen: c.listen,
+    dataDir: c.dataDir.replace(/\/+$/, '') || '/',
+    builds: {
+      sourceLimitBytes: c.buildSourceLimit,
+      cloneTimeoutMs: c.buildCloneTimeout,
+      allowLocalSources: c.buildAllowLocalSources,
+    },
   };
 }

@@ -6,7 +6,15 @@
  * `close()` stops all of that but leaves the pods' containers running: an agent restart must
  * not restart workloads. The next agent adopts them from their labels.
  */
-import { podKind, type Pod, type PodStatus } from '../src/api/index.js';
+import { join } from 'node:path';
+import {
+  isApiError,
+  podKind,
+  secretKind,
+  type Pod,
+  type PodStatus,
+  type Secret,
+} from '../src/api/index.js';
 import { clientVersion } from '../src/cli/version.js';
 import { ApiClient, EventRecorder } from '../src/client/index.js';
 import {
@@ -17,7 +25,11 @@ import {
   WorkQueue,
 } from '../src/reconcile/index.js';
 import type { Logger } from '../src/util/logger.js';
+import { buildLogSource } from './builds/build-log-source.js';
+import { BuildNetworkGuard } from './builds/build-network.js';
+import { BuildPods } from './builds/build-pods.js';
 import type { AgentConfig } from './config.js';
+import { BuildEngine } from './docker/build-engine.js';
 import { createDockerClient, isLocalEndpoint } from './docker/client.js';
 import { DockerRuntime } from './docker/runtime.js';
 import { NodeManager } from './node/manager.js';
@@ -37,6 +49,8 @@ export interface RunningAgent {
 export interface AgentDependencies {
   /** Use this runtime (its node name must be the config's). */
   runtime?: DockerRuntime;
+  /** Use this engine for builds (its node name must be the config's). */
+  buildEngine?: BuildEngine;
 }
 
 /** Docker did not answer at start: the agent cannot do anything useful. */
@@ -94,6 +108,25 @@ export async function startAgent(
     logger: log,
   });
 
+  // Builds: their workspaces and logs under the data directory, their containers on a network
+  // of their own that cannot reach this host.
+  const buildsDir = join(config.dataDir, 'builds');
+  const buildEngine =
+    deps.buildEngine ??
+    new BuildEngine({
+      docker: createDockerClient(config.docker),
+      logger,
+      nodeName: config.nodeName,
+      extraLabels: config.extraLabels,
+    });
+  const buildNetwork = new BuildNetworkGuard({
+    engine: buildEngine,
+    nodeName: config.nodeName,
+    logger: log,
+  });
+  // Filled in once the pod informer exists (requests come after start).
+  let podByUid: (uid: string) => Pod | undefined = () => undefined;
+
   // The logs/exec server the master proxies to, authenticated by credentials only the master
   // (and this node) can make from the join token.
   const daemon = await startAgentServer({
@@ -102,6 +135,7 @@ export async function startAgent(
     listen: config.listen,
     authenticate: joinTokenAuthenticator({ joinToken: config.token, nodeName: config.nodeName }),
     logger: log,
+    buildLogs: buildLogSource({ buildsDir, pod: (uid) => podByUid(uid) }),
   });
 
   const node = new NodeManager({
@@ -154,6 +188,49 @@ export async function startAgent(
     if (p.metadata.uid) queue.add(p.metadata.uid);
   };
   pods.addEventHandler({ onAdd: enqueue, onUpdate: (_old, p) => enqueue(p), onDelete: enqueue });
+  podByUid = (uid) => pods.get(uid);
+
+  const builds = new BuildPods({
+    buildsDir,
+    docker: buildEngine,
+    api: {
+      secret: async (namespace, name, s) => {
+        try {
+          return await client.get<Secret>(secretKind, name, { namespace, signal: s });
+        } catch (err) {
+          if (isApiError(err, 'NotFound')) return undefined;
+          throw err;
+        }
+      },
+      binarySource: (namespace, buildName, s) =>
+        client.openStream(
+          `/apis/build.openshift.io/v1/namespaces/${encodeURIComponent(namespace)}/builds/${encodeURIComponent(buildName)}/source`,
+          {},
+          s,
+          'binary build input',
+        ),
+      updateStatus: async (pod: Pod, status: PodStatus, s) => {
+        await client.updateStatus<Pod>(
+          podKind,
+          { ...pod, status },
+          { namespace: pod.metadata.namespace, signal: s },
+        );
+      },
+    },
+    events: {
+      normal: (pod, reason, message) => recorder.normal(pod, reason, message),
+      warning: (pod, reason, message) => recorder.warning(pod, reason, message),
+    },
+    network: buildNetwork,
+    settings: {
+      ...config.builds,
+      pidsLimit: config.pidsLimit,
+      defaultUid: config.defaultUid,
+    },
+    hostIP: () => node.internalIP,
+    onChange: (uid) => queue.add(uid),
+    logger: log,
+  });
 
   const probes = new ProbeManager({
     run: handlerProbeRunner(runtime),
@@ -179,6 +256,19 @@ export async function startAgent(
           { namespace: pod.metadata.namespace, signal: s },
         );
       },
+      confirmDeletion: async (pod: Pod, s) => {
+        try {
+          await client.delete(podKind, pod.metadata.name ?? '', {
+            namespace: pod.metadata.namespace,
+            gracePeriodSeconds: 0,
+            preconditions: { uid: pod.metadata.uid! },
+            signal: s,
+          });
+        } catch (err) {
+          // Gone already, or a newer pod of the same name: nothing of this one is left to confirm.
+          if (!isApiError(err, 'NotFound') && !isApiError(err, 'Conflict')) throw err;
+        }
+      },
     },
     events: recorder,
     pods: { get: (uid) => pods.get(uid) },
@@ -194,6 +284,7 @@ export async function startAgent(
     }),
     hostIP: () => node.internalIP,
     backoff: config.backoff,
+    builds,
   });
 
   const podController = new Controller<string>({
@@ -212,6 +303,7 @@ export async function startAgent(
       for (const inv of await runtime.listPods()) {
         if (!pods.get(inv.uid)) queue.add(inv.uid);
       }
+      await builds.sweep((uid) => pods.get(uid) !== undefined);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'cannot list the pods in Docker');
     }
@@ -276,6 +368,8 @@ export async function startAgent(
       Promise.allSettled([...tasks, gcRunning]),
       new Promise((r) => setTimeout(r, 5000).unref()),
     ]);
+    // Builds cannot outlive the agent (it runs them): each fails, saying the agent stopped.
+    await Promise.race([builds.close(), new Promise((r) => setTimeout(r, 10_000).unref())]);
     await Promise.race([recorder.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
     await daemon.close();
     log.info({}, 'agent stopped');

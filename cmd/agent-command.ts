@@ -68,8 +68,14 @@ export async function startLocalAgent(
   joinToken: string,
   logger: Logger,
   logLevel: string,
+  options: AgentOptions = {},
 ): Promise<RunningAgent> {
-  const config = agentConfig(env, { server: loopbackUrl(url), token: joinToken, logLevel });
+  const config = agentConfig(env, {
+    ...options,
+    server: loopbackUrl(url),
+    token: joinToken,
+    logLevel,
+  });
   try {
     return await startAgent(config, logger);
   } catch (err) {
@@ -86,6 +92,7 @@ interface AgentCommandOptions {
   name?: string;
   docker?: string;
   nodeIp?: string;
+  dataDir?: string;
   logLevel?: string;
 }
 
@@ -104,6 +111,10 @@ export function registerAgentCommand(program: Command): void {
       'Docker engine (default: $DOCKER_HOST or unix:///var/run/docker.sock)',
     )
     .option('--node-ip <ip>', "the node's InternalIP (default: the Docker bridge gateway)")
+    .option(
+      '--data-dir <dir>',
+      'where build workspaces and build logs are kept (default: /var/lib/slipway/agent, or $SLIPWAY_AGENT_DATA_DIR)',
+    )
     .option('--log-level <level>', 'log level (default: info)')
     .action(async (opts: AgentCommandOptions) => {
       const config = agentConfig(ctx.io.env, {
@@ -112,6 +123,7 @@ export function registerAgentCommand(program: Command): void {
         nodeName: opts.name,
         docker: opts.docker,
         nodeIP: opts.nodeIp,
+        dataDir: opts.dataDir,
         logLevel: opts.logLevel,
       });
       const logger = createLogger({ level: config.logLevel });

@@ -5,6 +5,16 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { PlatformEngine } from '../agent/docker/platform-engine.js';
+import {
+  ensureBuilderImages,
+  publishBuilderImages,
+  type BuilderImage,
+  type BuilderImageStream,
+} from '../agent/platform/builder-images.js';
+import { platformPaths } from '../agent/platform/paths.js';
+import { ensureRegistry, type RunningRegistry } from '../agent/platform/registry.js';
+import { silentLogger, type Logger } from '../src/util/logger.js';
 
 /** Where `slipway up` keeps its state unless told otherwise. */
 export function defaultDataDir(env: NodeJS.ProcessEnv): string {
@@ -141,4 +151,121 @@ export async function stopServer(dataDir: string, graceMs = 20_000): Promise<End
   while (isAlive(ep.pid)) await sleep(50);
   await rm(endpointFile(resolve(dataDir)), { force: true });
   return ep;
+}
+
+/** Where `slipway up` runs the cluster registry unless told otherwise. */
+export const DEFAULT_REGISTRY = '127.0.0.1:5000';
+
+/** What `up` does about the registry. */
+export type RegistryPlan =
+  | { kind: 'none' }
+  /** A registry `up` does not manage: only its address goes to the master. */
+  | { kind: 'external'; address: string }
+  /** Run (or adopt) the data directory's registry published on host:port (port 0: any). */
+  | { kind: 'local'; host: string; port: number };
+
+/** Loopback IPv4 (or `localhost`): addresses `up` can publish its own registry on. */
+function loopbackHost(host: string): string | undefined {
+  if (host === 'localhost') return '127.0.0.1';
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) ? host : undefined;
+}
+
+/**
+ * `--registry HOST:PORT` (or SLIPWAY_REGISTRY, else 127.0.0.1:5000 when an agent runs):
+ * a loopback address with the local Docker engine means "run it here"; any other address is a
+ * registry run elsewhere. `--no-registry` (`false`) runs none.
+ */
+export function planRegistry(
+  option: string | boolean | undefined,
+  env: NodeJS.ProcessEnv,
+  withAgent: boolean,
+): RegistryPlan {
+  if (option === false) return { kind: 'none' };
+  const explicit = typeof option === 'string' ? option : env.SLIPWAY_REGISTRY || undefined;
+  if (!explicit && !withAgent) return { kind: 'none' };
+  const value = explicit ?? DEFAULT_REGISTRY;
+  const m = /^([^:/\s]+):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    throw new Error(
+      `--registry: "${value}" is not a HOST:PORT address (e.g. ${DEFAULT_REGISTRY}, or 127.0.0.1:0 for any free port)`,
+    );
+  }
+  const host = loopbackHost(m[1]!);
+  if (withAgent && host) return { kind: 'local', host, port };
+  if (port === 0) {
+    throw new Error(
+      `--registry: port 0 (any free port) only works for a registry that up runs itself, on a loopback address with the local Docker engine`,
+    );
+  }
+  return { kind: 'external', address: `${m[1]}:${port}` };
+}
+
+export interface StartedPlatform {
+  registry: RunningRegistry;
+  builders: BuilderImage[];
+}
+
+/**
+ * `up`'s platform step, before the server starts: the data directory's registry (adopted when
+ * it already runs) and the builder images (built only when missing or changed). `progress` gets
+ * a line before anything slow.
+ */
+export async function startPlatform(
+  dataDir: string,
+  plan: { host: string; port: number },
+  dockerEndpoint: string | undefined,
+  progress: (line: string) => void,
+): Promise<StartedPlatform> {
+  const docker = PlatformEngine.fromEndpoint(dockerEndpoint);
+  const paths = platformPaths();
+  const logger = silentLogger();
+  const registry = await ensureRegistry(docker, {
+    dataDir: resolve(dataDir),
+    host: plan.host,
+    port: plan.port,
+    paths,
+    logger,
+    progress,
+  });
+  const builders = await ensureBuilderImages(docker, { paths, logger, progress });
+  return { registry, builders };
+}
+
+/**
+ * Pushes the builder images to the cluster registry (the server runs this in the background
+ * once it is up); resolves with the references for the `openshift` ImageStreams, or undefined
+ * when it failed (logged) or was stopped.
+ */
+export async function publishBuilders(
+  dockerEndpoint: string,
+  registry: string,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<BuilderImageStream[] | undefined> {
+  const started = Date.now();
+  try {
+    const streams = await publishBuilderImages(
+      PlatformEngine.fromEndpoint(dockerEndpoint),
+      registry,
+      {
+        paths: platformPaths(),
+        logger,
+        signal,
+      },
+    );
+    logger.info(
+      { registry, ms: Date.now() - started, builders: streams },
+      'builder images are in the registry',
+    );
+    return streams;
+  } catch (err) {
+    if (!signal.aborted) {
+      logger.warn(
+        { registry, err: (err as Error).message },
+        'cannot push the builder images to the registry; builds from them will fail',
+      );
+    }
+    return undefined;
+  }
 }

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError, contextOf, type CliContext } from '../src/cli/index.js';
 import { ApiClient } from '../src/client/index.js';
@@ -6,6 +6,9 @@ import { createLogger } from '../src/util/logger.js';
 import { loadConfig, type MasterConfig } from '../master/config.js';
 import { startMaster, type RunningMaster } from '../master/main.js';
 import type { RunningAgent } from '../agent/main.js';
+import type { BuilderImageStream } from '../agent/platform/builder-images.js';
+import type { Logger } from '../src/util/logger.js';
+import { ensureBuilderStreams } from './builder-streams.js';
 import {
   agentConfig,
   checkDocker,
@@ -15,12 +18,17 @@ import {
 } from './agent-command.js';
 import {
   defaultDataDir,
+  DEFAULT_REGISTRY,
   logFile,
+  planRegistry,
+  publishBuilders,
   removeEndpoint,
   runningServer,
   startDetached,
+  startPlatform,
   stopServer,
   writeEndpoint,
+  type RegistryPlan,
 } from './all-in-one.js';
 
 interface ServerOptions {
@@ -29,6 +37,14 @@ interface ServerOptions {
   logLevel?: string;
   /** commander's name for --no-agent: false when given. */
   agent?: boolean;
+  /** --registry HOST:PORT, or false for --no-registry. */
+  registry?: string | boolean;
+}
+
+/** The registry line `up` prints. */
+interface RegistryNote {
+  address: string;
+  detail: string;
 }
 
 function masterConfig(ctx: CliContext, opts: ServerOptions): MasterConfig {
@@ -37,6 +53,7 @@ function masterConfig(ctx: CliContext, opts: ServerOptions): MasterConfig {
       dataDir: opts.dataDir,
       listen: opts.listen,
       logLevel: opts.logLevel,
+      registry: typeof opts.registry === 'string' ? opts.registry : undefined,
     });
   } catch (err) {
     throw new CliError((err as Error).message);
@@ -70,12 +87,14 @@ async function serve(
   let agent: RunningAgent | undefined;
   try {
     if (withAgent) {
+      // Build workspaces and logs live with the rest of this server's data.
       agent = await startLocalAgent(
         ctx.io.env,
         master.url,
         master.joinToken,
         logger,
         config.logLevel,
+        { dataDir: join(config.dataDir, 'agent') },
       );
     }
   } catch (err) {
@@ -87,14 +106,47 @@ async function serve(
     url: master.url,
     startedAt: new Date().toISOString(),
   });
+  // The builder images go to the cluster registry in the background: a fresh registry takes
+  // ~15 s of compression, an up-to-date one a fraction of a second.
+  const stopPublishing = new AbortController();
+  const publishing =
+    agent && config.registry
+      ? publishBuilders(
+          agentConfig(ctx.io.env, { server: master.url, token: '-' }).docker,
+          config.registry,
+          logger,
+          stopPublishing.signal,
+        ).then((builders) => builders && publishStreams(master, builders, logger))
+      : undefined;
   try {
     await onReady?.(master);
     const signal = await stopRequested();
     logger.info({ signal }, 'stopping');
   } finally {
+    stopPublishing.abort();
+    await publishing;
     await agent?.close();
     await master.close();
     await removeEndpoint(config.dataDir, process.pid);
+  }
+}
+
+/** Points the `openshift` builder streams at the images just pushed. Failures are logged:
+ * builds then say their builder cannot be resolved, and the next start tries again. */
+async function publishStreams(
+  master: RunningMaster,
+  builders: BuilderImageStream[],
+  logger: Logger,
+): Promise<void> {
+  const client = new ApiClient({ server: master.url, token: master.adminToken });
+  try {
+    const changed = await ensureBuilderStreams(client, builders);
+    logger.info({ changed }, 'builder image streams are up to date');
+  } catch (err) {
+    logger.warn(
+      { err: (err as Error).message },
+      'cannot update the builder image streams in the openshift project',
+    );
   }
 }
 
@@ -106,6 +158,7 @@ async function loginAndGreet(
   config: MasterConfig,
   log: string | undefined,
   node: string | undefined,
+  registry: RegistryNote | undefined,
 ): Promise<void> {
   const client = new ApiClient({ server: url, token });
   const user = (await client.whoami()).metadata.name;
@@ -125,6 +178,11 @@ async function loginAndGreet(
     node
       ? `  node         ${node} (the local Docker engine)`
       : '  node         none (--no-agent: pods stay Pending until an agent joins)',
+  );
+  ctx.out(
+    registry
+      ? `  registry     ${registry.address} (${registry.detail})`
+      : '  registry     none (builds cannot push images)',
   );
   if (log) ctx.out(`  log          ${log}`);
   ctx.out(`  CLI config   ${ctx.configPath} (logged in as ${user})`);
@@ -150,8 +208,14 @@ export function registerServerCommands(program: Command): void {
     .option('--log-level <level>', 'server log level', 'info')
     .option('--foreground', 'run in this terminal instead of in the background')
     .option('--no-agent', 'do not run a node agent for the local Docker engine')
+    .option(
+      '--registry <host:port>',
+      `the cluster's image registry; on a loopback address up runs it on the local Docker engine (default: ${DEFAULT_REGISTRY}; port 0: any free port)`,
+    )
+    .option('--no-registry', 'run no image registry (builds cannot push images)')
     .action(async (opts: ServerOptions & { foreground?: boolean }) => {
-      const config = masterConfig(ctx, opts);
+      // The registry option is up's to interpret (below); the master gets the result.
+      const config = masterConfig(ctx, { ...opts, registry: undefined });
       const running = await runningServer(config.dataDir);
       if (running) {
         throw new CliError(
@@ -160,15 +224,40 @@ export function registerServerCommands(program: Command): void {
       }
       const withAgent = opts.agent !== false;
       let node: string | undefined;
+      let docker: string | undefined;
       if (withAgent) {
         // The agent's own settings (node name, Docker endpoint) are checked before starting.
         const agent = agentConfig(ctx.io.env, { server: 'http://127.0.0.1', token: '-' });
         await checkDocker(agent.docker);
         node = agent.nodeName;
+        docker = agent.docker;
       }
+      let plan: RegistryPlan;
+      try {
+        plan = planRegistry(opts.registry, ctx.io.env, withAgent);
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+      let registry: RegistryNote | undefined;
+      if (plan.kind === 'local') {
+        try {
+          const platform = await startPlatform(config.dataDir, plan, docker, (line) =>
+            ctx.err(`slipway: ${line}`),
+          );
+          registry = {
+            address: platform.registry.address,
+            detail: `container ${platform.registry.container}, data in ${platform.registry.storage}`,
+          };
+        } catch (err) {
+          throw new CliError((err as Error).message);
+        }
+      } else if (plan.kind === 'external') {
+        registry = { address: plan.address, detail: 'not run by slipway up' };
+      }
+      const serverConfig = { ...config, registry: registry?.address };
       if (opts.foreground) {
-        await serve(ctx, config, withAgent, (m) =>
-          loginAndGreet(ctx, m.url, m.adminToken, config, undefined, node),
+        await serve(ctx, serverConfig, withAgent, (m) =>
+          loginAndGreet(ctx, m.url, m.adminToken, config, undefined, node, registry),
         );
         return;
       }
@@ -178,6 +267,7 @@ export function registerServerCommands(program: Command): void {
         '--log-level',
         config.logLevel,
         ...(withAgent ? [] : ['--no-agent']),
+        ...(registry ? ['--registry', registry.address] : ['--no-registry']),
       ];
       let started;
       try {
@@ -187,7 +277,15 @@ export function registerServerCommands(program: Command): void {
       }
       const { loadOrCreateTokens } = await import('../master/auth/tokens.js');
       const tokens = await loadOrCreateTokens(config.dataDir);
-      await loginAndGreet(ctx, started.endpoint.url, tokens.adminToken, config, started.log, node);
+      await loginAndGreet(
+        ctx,
+        started.endpoint.url,
+        tokens.adminToken,
+        config,
+        started.log,
+        node,
+        registry,
+      );
     });
 
   program
@@ -215,8 +313,18 @@ export function registerServerCommands(program: Command): void {
     .option('--listen <host:port>', 'API server address (default: 127.0.0.1:8443)')
     .option('--log-level <level>', 'log level', 'info')
     .option('--no-agent', 'do not run a node agent for the local Docker engine')
+    .option(
+      '--registry <host:port>',
+      "the cluster's image registry (the builder images are pushed to it)",
+    )
+    .option('--no-registry', 'no image registry, whatever SLIPWAY_REGISTRY says')
     .action(async (opts: ServerOptions) => {
-      await serve(ctx, masterConfig(ctx, opts), opts.agent !== false);
+      const config = masterConfig(ctx, opts);
+      await serve(
+        ctx,
+        opts.registry === false ? { ...config, registry: undefined } : config,
+        opts.agent !== false,
+      );
     });
 
   registerAgentCommand(program);

@@ -14,7 +14,32 @@ describe('loadConfig', () => {
       controllers: true,
       nodeMonitorGracePeriodSeconds: 40,
       podEvictionTimeoutSeconds: 300,
+      registry: undefined,
+      allowFileGitSources: false,
+      binaryBuildMaxBytes: 50 * 1024 * 1024,
     });
+  });
+
+  it('reads the build settings from the environment and options', () => {
+    const env = {
+      SLIPWAY_DATA_DIR: '/d',
+      SLIPWAY_REGISTRY: '127.0.0.1:5000',
+      SLIPWAY_ALLOW_FILE_GIT_SOURCES: 'true',
+      SLIPWAY_BINARY_BUILD_MAX_BYTES: '1024',
+    };
+    const c = loadConfig(env);
+    expect(c.registry).toBe('127.0.0.1:5000');
+    expect(c.allowFileGitSources).toBe(true);
+    expect(c.binaryBuildMaxBytes).toBe(1024);
+    const o = loadConfig(env, { registry: 'registry.local', allowFileGitSources: false });
+    expect(o.registry).toBe('registry.local');
+    expect(o.allowFileGitSources).toBe(false);
+    expect(() => loadConfig({ ...env, SLIPWAY_REGISTRY: 'http://127.0.0.1:5000' })).toThrow(
+      /registry: must be HOST\[:PORT\]/,
+    );
+    expect(() => loadConfig({ ...env, SLIPWAY_BINARY_BUILD_MAX_BYTES: '0' })).toThrow(
+      /binaryBuildMaxBytes/,
+    );
   });
 
   it('reads the controller settings from the environment and options', () => {

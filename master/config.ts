@@ -20,6 +20,14 @@ export interface MasterConfig {
   nodeMonitorGracePeriodSeconds: number;
   /** Pods on a node that has not been Ready for this long are deleted (Kubernetes: 300 s). */
   podEvictionTimeoutSeconds: number;
+  /** The cluster's image registry (`HOST:PORT`), where builds push; unset: builds that push
+   * to an image stream fail with a message saying so. */
+  registry: string | undefined;
+  /** Accept `file://` URLs and local paths as git sources of builds (off: only network
+   * repositories). */
+  allowFileGitSources: boolean;
+  /** The largest binary build input (`start-build --from-dir`) accepted, in bytes. */
+  binaryBuildMaxBytes: number;
 }
 
 /** What the command line may set; each overrides its environment variable. */
@@ -33,6 +41,9 @@ export interface MasterOptions {
   controllers?: boolean | string | undefined;
   nodeMonitorGracePeriodSeconds?: number | string | undefined;
   podEvictionTimeoutSeconds?: number | string | undefined;
+  registry?: string | undefined;
+  allowFileGitSources?: boolean | string | undefined;
+  binaryBuildMaxBytes?: number | string | undefined;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:8443';
@@ -48,7 +59,13 @@ export const ENV = {
   controllers: 'SLIPWAY_CONTROLLERS',
   nodeMonitorGracePeriodSeconds: 'SLIPWAY_NODE_MONITOR_GRACE_PERIOD_SECONDS',
   podEvictionTimeoutSeconds: 'SLIPWAY_POD_EVICTION_TIMEOUT_SECONDS',
+  registry: 'SLIPWAY_REGISTRY',
+  allowFileGitSources: 'SLIPWAY_ALLOW_FILE_GIT_SOURCES',
+  binaryBuildMaxBytes: 'SLIPWAY_BINARY_BUILD_MAX_BYTES',
 } as const;
+
+/** Default limit of a binary build's input: 50 MiB. */
+export const DEFAULT_BINARY_BUILD_MAX_BYTES = 50 * 1024 * 1024;
 
 export { parseListen };
 
@@ -85,6 +102,23 @@ const schema = z.object({
       message: 'must be true or false',
     })
     .transform((v) => v === true || v === 'true' || v === '1'),
+  registry: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._/-][a-z0-9]+)*)?$/,
+      'must be HOST[:PORT] (for example 127.0.0.1:5000), without a scheme',
+    )
+    .optional(),
+  allowFileGitSources: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])], {
+      message: 'must be true or false',
+    })
+    .transform((v) => v === true || v === 'true' || v === '1'),
+  binaryBuildMaxBytes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(8 * 1024 * 1024 * 1024),
   nodeMonitorGracePeriodSeconds: seconds.min(1),
   podEvictionTimeoutSeconds: seconds,
 });
@@ -114,6 +148,9 @@ export function loadConfig(
     controllers: pick('controllers') ?? true,
     nodeMonitorGracePeriodSeconds: pick('nodeMonitorGracePeriodSeconds') ?? 40,
     podEvictionTimeoutSeconds: pick('podEvictionTimeoutSeconds') ?? 300,
+    registry: pick('registry'),
+    allowFileGitSources: pick('allowFileGitSources') ?? false,
+    binaryBuildMaxBytes: pick('binaryBuildMaxBytes') ?? DEFAULT_BINARY_BUILD_MAX_BYTES,
   };
   const result = schema.safeParse(input);
   if (!result.success) {
@@ -134,5 +171,8 @@ export function loadConfig(
     controllers: c.controllers,
     nodeMonitorGracePeriodSeconds: c.nodeMonitorGracePeriodSeconds,
     podEvictionTimeoutSeconds: c.podEvictionTimeoutSeconds,
+    registry: c.registry,
+    allowFileGitSources: c.allowFileGitSources,
+    binaryBuildMaxBytes: c.binaryBuildMaxBytes,
   };
 }

@@ -12,6 +12,8 @@ import { isLoopback, type MasterConfig } from './config.js';
 import { startControllerManager, type RunningControllerManager } from './controllers/manager.js';
 import { createApp, type VersionInfo } from './server/app.js';
 import { lockDataDir } from './server/data-dir-lock.js';
+import { registerBuildAdmission } from './server/build-admission.js';
+import { registerPodDeletion } from './server/pod-deletion.js';
 import { apiUpgradeHandler } from './server/pod-proxy.js';
 import { Projects } from './server/projects.js';
 import { ResourceStore } from './server/resources.js';
@@ -118,6 +120,8 @@ export async function startMaster(
     const registry = builtinKinds();
     const resources = new ResourceStore({ store, registry });
     const projects = new Projects(resources, log.child({ component: 'projects' }));
+    registerPodDeletion(resources);
+    registerBuildAdmission(resources, { allowFileGitSources: config.allowFileGitSources });
     const admission = installAdmission({ resources, projects, logger: log });
     await projects.resumeTerminating();
     await admission.repair();
@@ -136,6 +140,11 @@ export async function startMaster(
       watches,
       inflight,
       joinToken: tokens.joinToken,
+      builds: {
+        dataDir: config.dataDir,
+        binaryBuildMaxBytes: config.binaryBuildMaxBytes,
+        allowFileGitSources: config.allowFileGitSources,
+      },
       ...(deps.bookmarkIntervalMs === undefined
         ? {}
         : { bookmarkIntervalMs: deps.bookmarkIntervalMs }),
@@ -163,6 +172,7 @@ export async function startMaster(
         logger: log,
         nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodSeconds * 1000,
         podEvictionTimeoutMs: config.podEvictionTimeoutSeconds * 1000,
+        registry: config.registry,
       });
       const running = controllers;
       undo.push(() => running.stop());

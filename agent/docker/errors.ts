@@ -8,8 +8,10 @@ export type RuntimeErrorCode =
   | 'ImageNotFound'
   /** A pull was attempted and failed; `message` carries the engine's/registry's words. */
   | 'ImagePullFailed'
-  /** Building the pause image failed. */
+  /** Building an image (the pause image, a Dockerfile build) failed. */
   | 'ImageBuildFailed'
+  /** A push to a registry failed; `message` carries the engine's/registry's words. */
+  | 'ImagePushFailed'
   | 'ContainerNotFound'
   | 'VolumeNotFound'
   /** Name already taken, container in the wrong state, volume in use... */

@@ -300,3 +300,174 @@ export async function buildPauseImage(
     throw new RuntimeError('ImageBuildFailed', `build ${ref}: image missing after build`);
   options.logger.info({ image: ref, ms: Date.now() - started }, 'built pause image');
 }
+
+/** What `buildImage` needs besides the context. */
+export interface BuildImageOptions {
+  /** The tag to give the result (`repo:tag`); more with tagImage. */
+  tag: string;
+  /** Labels added to the image (the build's `labels` parameter). */
+  labels?: Record<string, string>;
+  /** Path of the Dockerfile inside the context (default `Dockerfile`). */
+  dockerfile?: string;
+  /** The engine's build output, one line at a time (step headers, RUN output). */
+  onOutput?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** One message of the engine's build or push progress stream. */
+interface ProgressMessage {
+  stream?: string;
+  status?: string;
+  id?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+  aux?: { ID?: string; Tag?: string; Digest?: string; Size?: number };
+  progressDetail?: { current?: number; total?: number };
+}
+
+function streamError(msg: ProgressMessage): string | undefined {
+  return msg.error ?? msg.errorDetail?.message;
+}
+
+/**
+ * Builds an image from a tar context (never pulling the FROM image: builds here are FROM local
+ * images); resolves with the image ID. ImageBuildFailed carries the failing step's error.
+ */
+export async function buildImage(
+  docker: Docker,
+  context: Buffer,
+  options: BuildImageOptions,
+): Promise<string> {
+  const op = `build ${options.tag}`;
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.buildImage(
+      context as unknown as NodeJS.ReadableStream,
+      {
+        t: options.tag,
+        rm: true,
+        forcerm: true,
+        pull: false,
+        ...(options.dockerfile ? { dockerfile: options.dockerfile } : {}),
+        ...(options.labels ? { labels: options.labels } : {}),
+        ...(options.signal ? { abortSignal: options.signal } : {}),
+      } as Docker.ImageBuildOptions,
+    );
+  } catch (err) {
+    const mapped = mapDockerError(err, { op });
+    if (mapped.code === 'EngineUnavailable') throw mapped;
+    throw new RuntimeError('ImageBuildFailed', mapped.message, { cause: err });
+  }
+  let id: string | undefined;
+  let partial = '';
+  try {
+    for await (const raw of jsonLines(stream)) {
+      const msg = raw as ProgressMessage;
+      const error = streamError(msg);
+      if (error) throw new RuntimeError('ImageBuildFailed', `${op}: ${error.trim()}`);
+      if (msg.aux?.ID) id = msg.aux.ID;
+      if (msg.stream && options.onOutput) {
+        const lines = (partial + msg.stream).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) options.onOutput(line);
+      }
+    }
+  } catch (err) {
+    if (isRuntimeError(err)) throw err;
+    throw new RuntimeError('ImageBuildFailed', `${op}: ${(err as Error).message}`, { cause: err });
+  }
+  if (partial && options.onOutput) options.onOutput(partial);
+  const built = await inspectImage(docker, options.tag);
+  if (!built) throw new RuntimeError('ImageBuildFailed', `${op}: image missing after build`);
+  return id ?? built.Id;
+}
+
+/** Splits `host:5000/ns/name:tag` into repository and tag (`latest` when untagged). */
+export function splitImageRef(ref: string): { repo: string; tag: string } {
+  const at = ref.indexOf('@');
+  const name = at === -1 ? ref : ref.slice(0, at);
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  if (colon > slash) return { repo: name.slice(0, colon), tag: name.slice(colon + 1) };
+  return { repo: name, tag: 'latest' };
+}
+
+/** Gives the image `source` the name `target` (`repo:tag`). */
+export async function tagImage(docker: Docker, source: string, target: string): Promise<void> {
+  const { repo, tag } = splitImageRef(target);
+  try {
+    await docker.getImage(source).tag({ repo, tag });
+  } catch (err) {
+    throw mapDockerError(err, { op: `tag ${source} as ${target}`, kind: 'image' });
+  }
+}
+
+/** The digest a push reported, from its `aux` message or its final status line. */
+export function pushedDigest(messages: readonly unknown[]): string | undefined {
+  for (const raw of messages) {
+    const msg = raw as ProgressMessage;
+    if (msg.aux?.Digest) return msg.aux.Digest;
+  }
+  for (const raw of messages) {
+    const m = /digest: (sha256:[0-9a-f]{64})/.exec((raw as ProgressMessage).status ?? '');
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+export interface PushResult {
+  /** The manifest digest the registry stored (`sha256:...`). */
+  digest: string;
+}
+
+/**
+ * Pushes `ref` (`registry/ns/name:tag`) through the engine; resolves with the manifest digest.
+ * Failures (registry unreachable, refused) are ImagePushFailed with the engine's words.
+ */
+export async function pushImage(
+  docker: Docker,
+  ref: string,
+  options: {
+    auth?: RegistryAuth;
+    onProgress?: (p: PullProgress) => void;
+    signal?: AbortSignal;
+  } = {},
+): Promise<PushResult> {
+  const op = `push ${ref}`;
+  const { repo, tag } = splitImageRef(ref);
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.getImage(repo).push({
+      tag,
+      // The engine wants an X-Registry-Auth header even for registries without auth.
+      authconfig: options.auth ?? {},
+      ...(options.signal ? { abortSignal: options.signal } : {}),
+    } as Docker.ImagePushOptions);
+  } catch (err) {
+    const mapped = mapDockerError(err, { op, kind: 'image' });
+    if (mapped.code === 'EngineUnavailable' || mapped.code === 'ImageNotFound') throw mapped;
+    throw new RuntimeError('ImagePushFailed', mapped.message, { cause: err });
+  }
+  const messages: unknown[] = [];
+  try {
+    for await (const raw of jsonLines(stream)) {
+      const msg = raw as ProgressMessage;
+      const error = streamError(msg);
+      if (error) throw new RuntimeError('ImagePushFailed', `${op}: ${error.trim()}`);
+      messages.push(raw);
+      if (options.onProgress && msg.status) {
+        const p: PullProgress = { status: msg.status };
+        if (msg.id) p.id = msg.id;
+        if (msg.progressDetail?.current !== undefined) p.current = msg.progressDetail.current;
+        if (msg.progressDetail?.total !== undefined) p.total = msg.progressDetail.total;
+        options.onProgress(p);
+      }
+    }
+  } catch (err) {
+    if (isRuntimeError(err)) throw err;
+    throw new RuntimeError('ImagePushFailed', `${op}: ${(err as Error).message}`, { cause: err });
+  }
+  const digest = pushedDigest(messages);
+  if (!digest) throw new RuntimeError('ImagePushFailed', `${op}: the engine reported no digest`);
+  return { digest };
+}

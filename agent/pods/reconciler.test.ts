@@ -1,6 +1,7 @@
 // The pod reconciler over an in-memory runtime, asserting the actions it takes: the security
 // refusal, creating a pod, the restart back-off kept in labels, replacing a changed container,
-// and tearing down a deleted pod with its preStop hook first.
+// tearing down a force-deleted pod with its preStop hook first, and graceful deletion: stop within
+// what remains of the grace period, final status, removal, then the confirmation.
 import { describe, expect, it } from 'vitest';
 import type { Container, Pod, PodStatus } from '../../src/api/index.js';
 import { silentLogger } from '../../src/util/logger.js';
@@ -29,6 +30,9 @@ interface FakeContainer {
 class FakeRuntime {
   readonly calls: string[] = [];
   readonly containers = new Map<string, FakeContainer>();
+  readonly removed: string[] = [];
+  /** The next this many sandboxes are created but fail to start. */
+  failSandboxStarts = 0;
   now = T0;
   seq = 0;
 
@@ -94,6 +98,16 @@ function fakeRuntime(self: FakeRuntime): PodRuntime {
     },
     async runSandbox(plan: PodPlan, inst: InstanceInfo) {
       self.calls.push(`runSandbox ${inst.attempt}`);
+      if (self.failSandboxStarts > 0) {
+        self.failSandboxStarts -= 1;
+        self.add({
+          labels: labelsFor(plan, SANDBOX_NAME, plan.sandbox.hash, inst),
+          state: 'created',
+          exitCode: 0,
+          image: 'slipway/pause:1',
+        });
+        throw new Error('failed to update store for object type *libnetwork.endpoint');
+      }
       const c = self.add({
         labels: labelsFor(plan, SANDBOX_NAME, plan.sandbox.hash, inst),
         state: 'running',
@@ -132,6 +146,7 @@ function fakeRuntime(self: FakeRuntime): PodRuntime {
     },
     async removePod(uid: string) {
       self.calls.push(`removePod ${uid}`);
+      self.removed.push(uid);
       const ids = [...self.containers.values()]
         .filter((c) => c.labels[LABELS.podUid] === uid)
         .map((c) => c.id);
@@ -214,6 +229,7 @@ function setup(pod: Pod | undefined) {
   const fake = new FakeRuntime();
   const events: string[] = [];
   const statuses: PodStatus[] = [];
+  const confirmed: string[] = [];
   const current = { pod };
   const probes = new ProbeManager({
     run: async () => ({ ok: true, output: '' }),
@@ -229,6 +245,14 @@ function setup(pod: Pod | undefined) {
       updateStatus: async (_pod, status) => {
         statuses.push(status);
       },
+      confirmDeletion: async (p) => {
+        // What the confirmation finds: nothing of the pod may be left in Docker.
+        const left = [...fake.containers.values()].filter(
+          (c) => c.labels[LABELS.podUid] === p.metadata.uid,
+        );
+        confirmed.push(`${p.metadata.uid} left=${left.length}`);
+        fake.calls.push('confirmDeletion');
+      },
     },
     events: {
       normal: (_p, reason, message) => events.push(`Normal ${reason}: ${message}`),
@@ -243,7 +267,7 @@ function setup(pod: Pod | undefined) {
   });
   const reconcile = () =>
     reconciler.reconcile('uid-1', new AbortController().signal, silentLogger());
-  return { fake, events, statuses, current, reconcile };
+  return { fake, events, statuses, confirmed, current, reconcile };
 }
 
 describe('PodReconciler', () => {
@@ -349,6 +373,97 @@ describe('PodReconciler', () => {
     expect(fake.calls).toEqual(['exec app sh -c drain', 'stop app grace=3', 'removePod uid-1']);
     expect(events).toEqual(['Normal Killing: Stopping container app']);
     expect(fake.containers.size).toBe(0);
+  });
+
+  /** The pod as a DELETE of a running pod leaves it: deletionTimestamp = now + grace. */
+  function deleting(pod: Pod, at: number, grace: number): Pod {
+    return {
+      ...pod,
+      metadata: {
+        ...pod.metadata,
+        deletionTimestamp: new Date(at + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        deletionGracePeriodSeconds: grace,
+      },
+    };
+  }
+
+  it('terminates a pod being deleted: preStop, stop, final status, removal, then confirmation', async () => {
+    const pod = makePod({ lifecycle: { preStop: { exec: { command: ['sh', '-c', 'drain'] } } } });
+    const { fake, events, statuses, confirmed, current, reconcile } = setup(pod);
+    await reconcile();
+    current.pod = deleting(pod, fake.now, 3);
+    fake.calls.length = 0;
+    events.length = 0;
+    statuses.length = 0;
+    await reconcile();
+    expect(fake.calls).toEqual([
+      'exec app sh -c drain',
+      'stop app grace=3',
+      'stop POD grace=2',
+      'removePod uid-1',
+      'confirmDeletion',
+    ]);
+    expect(events).toEqual(['Normal Killing: Stopping container app']);
+    // The last status shows the container terminated, written before anything was removed.
+    expect(statuses.at(-1)?.containerStatuses?.[0]?.state.terminated).toMatchObject({
+      exitCode: 143,
+    });
+    expect(confirmed).toEqual(['uid-1 left=0']);
+
+    // The cache still has the pod until the confirmation's DELETED arrives: confirm again.
+    fake.calls.length = 0;
+    await reconcile();
+    expect(fake.calls).toEqual(['confirmDeletion']);
+  });
+
+  it('gives the containers only what remains of the grace period', async () => {
+    const pod = makePod({}, { terminationGracePeriodSeconds: 30 });
+    const { fake, current, reconcile } = setup(pod);
+    await reconcile();
+    current.pod = deleting(pod, fake.now, 10);
+    fake.now += 6_000;
+    fake.calls.length = 0;
+    await reconcile();
+    expect(fake.calls.slice(0, 1)).toEqual(['stop app grace=4']);
+
+    // An agent that comes back after the deadline stops at once (and skips the preStop hook).
+    const late = setup(makePod({ lifecycle: { preStop: { exec: { command: ['drain'] } } } }));
+    await late.reconcile();
+    late.current.pod = deleting(late.current.pod!, late.fake.now - 60_000, 30);
+    late.fake.calls.length = 0;
+    await late.reconcile();
+    expect(late.fake.calls).toEqual([
+      'stop app grace=0',
+      'stop POD grace=2',
+      'removePod uid-1',
+      'confirmDeletion',
+    ]);
+  });
+
+  it('confirms at once the deletion of a pod that never ran here', async () => {
+    const { fake, confirmed, reconcile } = setup(deleting(makePod(), T0, 30));
+    await reconcile();
+    expect(fake.calls).toEqual(['confirmDeletion']);
+    expect(confirmed).toEqual(['uid-1 left=0']);
+  });
+
+  it('removes a sandbox that was made but would not start, and makes a new one', async () => {
+    const { fake, events, reconcile } = setup(makePod());
+    fake.failSandboxStarts = 1;
+    expect(await reconcile()).toEqual({ requeueAfter: 500 });
+    const broken = [...fake.containers.values()];
+    expect(broken).toEqual([]);
+    expect(fake.calls).toEqual(['runSandbox 0', `remove c1`]);
+    expect(events).toEqual([
+      'Warning FailedCreatePodSandBox: Failed to create pod sandbox: failed to update store for object type *libnetwork.endpoint',
+    ]);
+    fake.calls.length = 0;
+    await reconcile();
+    expect(fake.calls).toEqual([
+      'runSandbox 0',
+      'create app attempt=0 restarts=0 backoff=0',
+      'start app',
+    ]);
   });
 
   it('leaves a finished pod stopped and does not restart a Never container', async () => {

@@ -7,8 +7,11 @@
  * hooks, grace periods) is in the containers' labels; the only memory is what kubelet also keeps
  * in memory (probe results, image-pull back-off).
  *
- * - Pod gone from the cache (deleted, or moved to another node): preStop hooks, stop with the
- *   grace period, remove containers and volumes.
+ * - Pod being deleted (deletionTimestamp): preStop hooks, stop within what remains of its grace
+ *   period, final status, remove containers and volumes, then confirm the deletion to the
+ *   master, which only then removes the object.
+ * - Pod gone from the cache (force-deleted, its project deleted, or moved to another node):
+ *   preStop hooks, stop with the grace period from the labels, remove containers and volumes.
  * - Pod refused by the security policy: phase Failed with the reason, a warning, nothing runs.
  * - Sandbox missing, dead or changed: containers are stopped and a new sandbox is created (not
  *   for a finished pod, nor for restartPolicy Never once something ran, as kubelet).
@@ -70,6 +73,12 @@ export interface PodApi {
   sources(pod: Pod, signal: AbortSignal): Promise<PodSources>;
   /** PUT /status with the pod's resourceVersion and uid as preconditions. */
   updateStatus(pod: Pod, status: PodStatus, signal: AbortSignal): Promise<void>;
+  /**
+   * Confirms a graceful deletion once the pod's containers are gone: DELETE with grace 0 and
+   * the pod's uid as a precondition (a newer pod of the same name is never deleted). A pod
+   * already gone, or replaced, counts as confirmed.
+   */
+  confirmDeletion(pod: Pod, signal: AbortSignal): Promise<void>;
 }
 
 export type InvolvedPod = Pick<ApiObject, 'apiVersion' | 'kind'> & { metadata: ObjectMeta };
@@ -91,7 +100,22 @@ export interface PodReconcilerOptions {
   planOptions: () => PlanOptions;
   hostIP: () => string | undefined;
   backoff: BackoffConfig;
+  /** Runs build pods (agent/builds); without it they run as plain pods. */
+  builds?: BuildPodHandler;
   now?: () => number;
+}
+
+/** What runs build pods instead of the reconciler's container logic. */
+export interface BuildPodHandler {
+  handles(pod: Pod): boolean;
+  sync(
+    pod: Pod,
+    inventory: PodInventory | undefined,
+    signal: AbortSignal,
+    log: KeyLogger,
+  ): Promise<ReconcileResult | void>;
+  /** The pod is gone: stop its build and forget it. */
+  forget(uid: string): Promise<void>;
 }
 
 interface Waiting {
@@ -170,16 +194,23 @@ export class PodReconciler {
     if (!pod || pod.spec.nodeName !== this.#o.nodeName) {
       this.#probes.forgetPod(uid);
       this.#pulls.forgetPod(uid);
+      await this.#o.builds?.forget(uid);
       if (inventory) await this.#terminate(inventory, log);
       return;
     }
+    if (this.#o.builds?.handles(pod)) {
+      // Build pods run as builds (agent/builds), not as containers of the pod's spec.
+      const result = await this.#o.builds.sync(pod, inventory, signal, log);
+      if (!pod.metadata.deletionTimestamp) return result;
+      // Cancelled and reported: remove what is left and confirm the deletion.
+      if (await this.#inventory(uid)) await this.#runtime.removePod(uid, { graceSeconds: 0 });
+      await this.#finishDeletion(pod, undefined, signal, log);
+      return;
+    }
     if (pod.metadata.deletionTimestamp) {
-      const grace =
-        (pod.metadata as { deletionGracePeriodSeconds?: number }).deletionGracePeriodSeconds ??
-        pod.spec.terminationGracePeriodSeconds ??
-        30;
       this.#probes.forgetPod(uid);
-      if (inventory) await this.#stopPod(pod, inventory, grace);
+      this.#pulls.forgetPod(uid);
+      await this.#finishDeletion(pod, inventory, signal, log);
       return;
     }
     const phase = pod.status?.phase;
@@ -220,6 +251,57 @@ export class PodReconciler {
       },
       'pod deleted; removed its containers and volumes',
     );
+  }
+
+  /**
+   * The pod is being deleted: preStop, the stop signal and SIGKILL within what remains of the
+   * grace period (kubelet's order), the final status, then its containers and volumes are
+   * removed and the deletion confirmed, so the object disappears only once nothing of it runs.
+   * Every step is idempotent: an agent that stops half-way finishes on its next pass.
+   */
+  async #finishDeletion(
+    pod: Pod,
+    inv: PodInventory | undefined,
+    signal: AbortSignal,
+    log: KeyLogger,
+  ): Promise<void> {
+    if (inv) {
+      const grace = this.#remainingGrace(pod);
+      await this.#stopPod(pod, inv, grace);
+      try {
+        const sandbox = inv.sandboxes[0];
+        await this.#finish(
+          pod,
+          new Pass(),
+          sandbox?.ip ? { id: sandbox.id, ip: sandbox.ip } : undefined,
+          signal,
+        );
+      } catch (err) {
+        // The final status is a courtesy: a pod changed meanwhile (a shorter grace period) is
+        // still deleted.
+        if (!isApiError(err, 'Conflict')) throw err;
+      }
+      this.#probes.forgetPod(pod.metadata.uid!);
+      const removed = await this.#runtime.removePod(inv.uid, { graceSeconds: grace });
+      log.info(
+        {
+          pod: `${inv.namespace}/${inv.name}`,
+          containers: removed.containers.length,
+          volumes: removed.volumes.length,
+        },
+        'pod terminated; removed its containers and volumes',
+      );
+    }
+    await this.#o.api.confirmDeletion(pod, signal);
+  }
+
+  /** Seconds left until the pod's deletionTimestamp, within its deletionGracePeriodSeconds. */
+  #remainingGrace(pod: Pod): number {
+    const granted =
+      pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+    const deadline = ms(pod.metadata.deletionTimestamp);
+    if (deadline === undefined) return granted;
+    return Math.max(0, Math.min(granted, Math.ceil((deadline - this.#now()) / 1000)));
   }
 
   /** Stops what still runs of a pod that must not run (finished or being deleted). */
@@ -427,6 +509,18 @@ export class PodReconciler {
       return { id: s.id, ip: s.ip, fresh: true };
     } catch (err) {
       if (isRuntimeError(err, 'EngineUnavailable')) throw err;
+      log.warn({ err: errorMessage(err), attempt }, 'cannot run the sandbox');
+      // A sandbox that was made but would not start (one created while the engine was shutting
+      // down can never start: its network endpoint is lost) is removed, so the next pass makes
+      // a new one instead of retrying it for ever.
+      const failed = (await this.#inventory(pod.metadata.uid!))?.sandboxes.find(
+        (s) => s.attempt === attempt && !RUNNING_STATES.has(s.state),
+      );
+      if (failed) {
+        await this.#runtime.removeContainer(failed.id, { force: true }).catch((e: unknown) => {
+          log.warn({ err: errorMessage(e), sandbox: failed.id }, 'cannot remove the sandbox');
+        });
+      }
       this.#events.warning(
         pod,
         'FailedCreatePodSandBox',
@@ -593,8 +687,10 @@ export class PodReconciler {
         await this.#start(pod, cp, info.id, sandbox, pass);
         return;
       }
+      // Never ran (created in a sandbox that died meanwhile, or before a hash change): replaced
+      // without counting a restart.
       await this.#runtime.removeContainer(cur.id);
-      await this.#startNew(pod, plan, cp, sandbox, cur, cur.backoffMs, pass, signal);
+      await this.#startNew(pod, plan, cp, sandbox, cur, cur.backoffMs, pass, signal, false);
       return;
     }
     if (!shouldRestart(pod, exitCodeOf(info))) return; // done: stays terminated
@@ -695,7 +791,10 @@ export class PodReconciler {
     return true;
   }
 
-  /** Creates and starts the next instance of a container. */
+  /**
+   * Creates and starts the next instance of a container. `previousRan` false: the previous
+   * instance never started, so this one is not a restart.
+   */
   async #startNew(
     pod: Pod,
     plan: PodPlan,
@@ -705,10 +804,11 @@ export class PodReconciler {
     backoffMs: number,
     pass: Pass,
     signal: AbortSignal,
+    previousRan = true,
   ): Promise<void> {
     if (!(await this.#ensureImage(pod, cp, pass, signal))) return;
     const attempt = previous ? previous.attempt + 1 : 0;
-    const restartCount = previous ? previous.restartCount + 1 : 0;
+    const restartCount = previous ? previous.restartCount + (previousRan ? 1 : 0) : 0;
     let id: string;
     try {
       id = await this.#runtime.createContainer(plan, cp, sandbox.id, {

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
+import type { Readable } from 'node:stream';
 import { ApiError } from '../../src/api/errors.js';
 import type { LogLine, LogOptions } from '../docker/runtime.js';
 import type { AgentRuntime } from './runtime.js';
@@ -54,6 +55,33 @@ export async function streamLogs(
   res: ServerResponse,
   signal: AbortSignal,
 ): Promise<void> {
+  await streamLogLines(
+    (s) =>
+      runtime.logs(id, {
+        follow: params.follow,
+        timestamps: params.timestamps,
+        signal: s,
+        ...(params.tailLines === undefined ? {} : { tail: params.tailLines }),
+        ...(params.sinceSeconds === undefined ? {} : { sinceSeconds: params.sinceSeconds }),
+      } satisfies LogOptions),
+    params,
+    req,
+    res,
+    signal,
+  );
+}
+
+/**
+ * Streams the LogLine objects `open` gives into `res` (container logs, build logs); resolves
+ * when the response is over. `open` gets a signal that aborts when the client goes away.
+ */
+export async function streamLogLines(
+  open: (signal: AbortSignal) => Promise<Readable>,
+  params: LogParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
   const controller = new AbortController();
   const abort = (): void => controller.abort();
   signal.addEventListener('abort', abort, { once: true });
@@ -62,14 +90,7 @@ export async function streamLogs(
     if (!res.writableFinished) abort();
   });
   try {
-    const options: LogOptions = {
-      follow: params.follow,
-      timestamps: params.timestamps,
-      signal: controller.signal,
-      ...(params.tailLines === undefined ? {} : { tail: params.tailLines }),
-      ...(params.sinceSeconds === undefined ? {} : { sinceSeconds: params.sinceSeconds }),
-    };
-    const lines = await runtime.logs(id, options);
+    const lines = await open(controller.signal);
     res.writeHead(200, {
       'Content-Type': 'text/plain; charset=utf-8',
       'Cache-Control': 'no-cache',

@@ -23,8 +23,19 @@ import { isRuntimeError } from '../docker/errors.js';
 import type { AgentAuthenticator, AgentRequest } from './auth.js';
 import { execInstance, logInstance, type InstanceQuery } from './containers.js';
 import { parseExecParams, runExec } from './exec.js';
-import { parseLogParams, streamLogs } from './logs.js';
+import { parseLogParams, streamLogLines, streamLogs, type LogParams } from './logs.js';
 import type { AgentRuntime } from './runtime.js';
+import type { Readable } from 'node:stream';
+
+/**
+ * Logs the agent keeps itself rather than Docker: a build pod's build log. `serves` says
+ * whether a request is for such a log (throwing ApiError when it is one that cannot be served:
+ * not started yet, `previous`); `open` gives its lines (LogLine objects) until `signal` aborts.
+ */
+export interface AgentLogSource {
+  serves(query: InstanceQuery, params: LogParams): Promise<boolean>;
+  open(query: InstanceQuery, params: LogParams, signal: AbortSignal): Promise<Readable>;
+}
 
 /** Kubernetes' kubelet port; the agent listens there unless configured otherwise. */
 export const DEFAULT_AGENT_PORT = 10250;
@@ -39,6 +50,8 @@ export interface AgentServerOptions {
   logger: Logger;
   /** Most log and exec streams served at once; more are refused with 429. Default 128. */
   maxStreams?: number;
+  /** Build logs (agent/builds); without it every log is a container's. */
+  buildLogs?: AgentLogSource;
 }
 
 export interface RunningAgentServer {
@@ -234,6 +247,26 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
         );
       }
       const params = parseLogParams(route.query);
+      const buildLogs = options.buildLogs;
+      if (buildLogs && (await buildLogs.serves(query, params))) {
+        const controller = track();
+        try {
+          log.debug(
+            { pod: `${query.namespace}/${query.pod}`, container: query.container },
+            'serving a build log',
+          );
+          await streamLogLines(
+            (s) => buildLogs.open(query, params, s),
+            params,
+            req,
+            res,
+            controller.signal,
+          );
+        } finally {
+          streams.delete(controller);
+        }
+        return;
+      }
       const instance = logInstance(await runtime.listPods(), query, params.previous);
       const controller = track();
       try {

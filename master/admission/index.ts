@@ -8,6 +8,7 @@ import { podKind, projectKind } from '../../src/api/kinds/index.js';
 import type { Pod } from '../../src/api/kinds/pod.js';
 import type { Projects } from '../server/projects.js';
 import type { ResourceStore } from '../server/resources.js';
+import { admitBuildPodCreate, admitBuildPodUpdate } from './build-pods.js';
 import { admitPod, admitPodUpdate } from './pod-security.js';
 import { admitProjectCreate, admitProjectUpdate } from './project-security.js';
 import { UidRangeAllocator, type UidPool } from './uid-ranges.js';
@@ -43,12 +44,16 @@ export function installAdmission(options: {
   projects.onDelete((name) => allocator.releaseOps(name));
 
   resources.registerHooks(podKind, {
-    admitCreate: async (pod) => {
+    admitCreate: async (pod, ctx) => {
+      admitBuildPodCreate(pod, ctx);
       const project = await resources.get(projectKind, undefined, pod.metadata.namespace ?? '');
       admitPod(pod as Pod, project);
       return undefined;
     },
-    admitUpdate: (current, next) => admitPodUpdate(current as Pod, next as Pod),
+    admitUpdate: (current, next, ctx) => {
+      admitBuildPodUpdate(current, next, ctx);
+      admitPodUpdate(current as Pod, next as Pod);
+    },
   });
 
   return {

@@ -67,7 +67,8 @@ describe('RuleAuthorizer', () => {
     ['update', 'pods', 'status', 'ns', true],
     ['create', 'pods', 'binding', 'ns', true],
     ['delete', 'pods', undefined, 'ns', true],
-    ['create', 'pods', undefined, 'ns', false],
+    // Build pods.
+    ['create', 'pods', undefined, 'ns', true],
     ['watch', 'nodes', undefined, undefined, true],
     ['update', 'nodes', 'status', undefined, true],
     ['update', 'nodes', undefined, undefined, false],
@@ -83,6 +84,76 @@ describe('RuleAuthorizer', () => {
       );
     },
   );
+
+  const build = (
+    verb: RequestAttributes['verb'],
+    resource: string,
+    extra: Partial<RequestAttributes> = {},
+  ): RequestAttributes => attrs(verb, resource, { group: 'build.openshift.io', ...extra });
+  const image = (
+    verb: RequestAttributes['verb'],
+    resource: string,
+    extra: Partial<RequestAttributes> = {},
+  ): RequestAttributes => attrs(verb, resource, { group: 'image.openshift.io', ...extra });
+
+  it('lets nodes read builds and fetch binary inputs, and nothing more of builds', () => {
+    expect(authz.allows(node, build('get', 'builds', { namespace: 'a' }))).toBe(true);
+    expect(authz.allows(node, build('watch', 'builds'))).toBe(true);
+    expect(
+      authz.allows(node, build('get', 'builds', { subresource: 'source', namespace: 'a' })),
+    ).toBe(true);
+    expect(authz.allows(node, build('update', 'builds', { namespace: 'a' }))).toBe(false);
+    expect(authz.allows(node, build('get', 'builds', { subresource: 'log', namespace: 'a' }))).toBe(
+      false,
+    );
+    expect(authz.allows(node, build('get', 'buildconfigs', { namespace: 'a' }))).toBe(false);
+    expect(
+      authz.allows(
+        node,
+        build('create', 'buildconfigs', { subresource: 'instantiate', namespace: 'a' }),
+      ),
+    ).toBe(false);
+    expect(authz.allows(node, image('get', 'imagestreams', { namespace: 'a' }))).toBe(false);
+  });
+
+  it('lets the build controllers run builds, start triggered ones and keep image stream status', () => {
+    expect(authz.allows(controllers, build('update', 'builds', { namespace: 'a' }))).toBe(true);
+    expect(authz.allows(controllers, build('delete', 'builds', { namespace: 'a' }))).toBe(true);
+    expect(
+      authz.allows(
+        controllers,
+        build('create', 'buildconfigs', { subresource: 'instantiate', namespace: 'a' }),
+      ),
+    ).toBe(true);
+    expect(authz.allows(controllers, build('update', 'buildconfigs', { namespace: 'a' }))).toBe(
+      false,
+    );
+    expect(
+      authz.allows(
+        controllers,
+        image('update', 'imagestreams', { subresource: 'status', namespace: 'a' }),
+      ),
+    ).toBe(true);
+    expect(authz.allows(controllers, image('update', 'imagestreams', { namespace: 'a' }))).toBe(
+      false,
+    );
+    expect(
+      authz.allows(controllers, build('get', 'builds', { subresource: 'source', namespace: 'a' })),
+    ).toBe(false);
+  });
+
+  it('lets every authenticated user read the openshift project’s image streams, only those', () => {
+    const user = { name: 'dev', groups: ['system:authenticated'] };
+    expect(authz.allows(user, image('get', 'imagestreams', { namespace: 'openshift' }))).toBe(true);
+    expect(authz.allows(user, image('list', 'imagestreamtags', { namespace: 'openshift' }))).toBe(
+      true,
+    );
+    expect(authz.allows(user, image('update', 'imagestreams', { namespace: 'openshift' }))).toBe(
+      false,
+    );
+    expect(authz.allows(user, image('get', 'imagestreams', { namespace: 'other' }))).toBe(false);
+    expect(authz.allows(user, image('list', 'imagestreams'))).toBe(false);
+  });
 
   it('denies unknown users and words the refusal like OpenShift', () => {
     expect(authz.allows(nobody, attrs('get', 'pods', { namespace: 'a' }))).toBe(false);

@@ -1,6 +1,7 @@
 import { ApiError } from '../../src/api/errors.js';
 import type { Verb } from '../../src/api/registry.js';
 import {
+  AUTHENTICATED_GROUP,
   CLUSTER_ADMINS_GROUP,
   CONTROLLER_MANAGER_USER,
   NODE_BOOTSTRAPPERS_GROUP,
@@ -44,6 +45,14 @@ export const CLUSTER_ADMIN_RULES: readonly PolicyRule[] = [
   { verbs: ['*'], apiGroups: ['*'], resources: ['*'] },
 ];
 
+/**
+ * Not a URL: the subresource a `delete` of a pod is checked against when the user may not
+ * delete pods but may confirm that a terminating pod's containers are gone (a node agent). The
+ * API server then accepts only grace 0 with the pod's uid as a precondition, on a pod that is
+ * terminating (see master/server/app.ts). So the shared join token cannot delete running pods.
+ */
+export const POD_DELETION_CONFIRMATION = 'terminated';
+
 /** What a node agent joining with the bootstrap token may do. */
 export const NODE_BOOTSTRAP_RULES: readonly PolicyRule[] = [
   {
@@ -53,8 +62,12 @@ export const NODE_BOOTSTRAP_RULES: readonly PolicyRule[] = [
   },
   { verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['pods'] },
   { verbs: ['get', 'update', 'patch'], apiGroups: [''], resources: ['pods/status'] },
+  { verbs: ['delete'], apiGroups: [''], resources: [`pods/${POD_DELETION_CONFIRMATION}`] },
   { verbs: ['create', 'update', 'patch'], apiGroups: [''], resources: ['events'] },
   { verbs: ['get'], apiGroups: [''], resources: ['configmaps', 'secrets'] },
+  // Builds: a node reads the Build its build pod carries and fetches binary inputs.
+  { verbs: ['get', 'list', 'watch'], apiGroups: ['build.openshift.io'], resources: ['builds'] },
+  { verbs: ['get'], apiGroups: ['build.openshift.io'], resources: ['builds/source'] },
 ];
 
 /**
@@ -80,6 +93,50 @@ export const CONTROLLER_MANAGER_RULES: readonly PolicyRule[] = [
 ];
 
 /**
+ * What the controller-manager's build controllers may do, cluster-wide: run builds through
+ * their pods, start builds for triggers (instantiate), prune old builds, and keep image
+ * streams' status (a build's output, imported tags).
+ */
+export const BUILD_CONTROLLER_RULES: readonly PolicyRule[] = [
+  {
+    verbs: ['get', 'list', 'watch', 'update', 'patch', 'delete'],
+    apiGroups: ['build.openshift.io'],
+    resources: ['builds'],
+  },
+  {
+    verbs: ['get', 'list', 'watch'],
+    apiGroups: ['build.openshift.io'],
+    resources: ['buildconfigs'],
+  },
+  {
+    verbs: ['create'],
+    apiGroups: ['build.openshift.io'],
+    resources: ['buildconfigs/instantiate'],
+  },
+  {
+    verbs: ['get', 'list', 'watch'],
+    apiGroups: ['image.openshift.io'],
+    resources: ['imagestreams'],
+  },
+  {
+    verbs: ['get', 'update', 'patch'],
+    apiGroups: ['image.openshift.io'],
+    resources: ['imagestreams/status'],
+  },
+  { verbs: ['get', 'list', 'watch', 'create', 'delete'], apiGroups: [''], resources: ['pods'] },
+];
+
+/** The `openshift` project holds the shared builder images: every user may read its streams. */
+export const SHARED_IMAGES_NAMESPACE = 'openshift';
+export const SHARED_IMAGES_RULES: readonly PolicyRule[] = [
+  {
+    verbs: ['get', 'list', 'watch'],
+    apiGroups: ['image.openshift.io'],
+    resources: ['imagestreams', 'imagestreamtags'],
+  },
+];
+
+/**
  * Reaching into a pod's containers, as OpenShift's `view` and `edit` roles grant it: reading
  * logs is `get` on `pods/log`; `exec` and `rsh` are `create` on `pods/exec` (also for the
  * WebSocket GET, as Kubernetes now requires). Nodes and the controllers get neither: the node
@@ -100,6 +157,12 @@ export const DEFAULT_BINDINGS: readonly Binding[] = [
   {
     subjects: [{ kind: 'User', name: CONTROLLER_MANAGER_USER }],
     rules: CONTROLLER_MANAGER_RULES,
+  },
+  { subjects: [{ kind: 'User', name: CONTROLLER_MANAGER_USER }], rules: BUILD_CONTROLLER_RULES },
+  {
+    subjects: [{ kind: 'Group', name: AUTHENTICATED_GROUP }],
+    namespace: SHARED_IMAGES_NAMESPACE,
+    rules: SHARED_IMAGES_RULES,
   },
 ];
 

@@ -22,8 +22,13 @@ export interface ControllerClient {
   /** PUT `/status` with the node's resourceVersion: a stale cache is a Conflict. */
   updateNodeStatus(node: Node, signal?: AbortSignal): Promise<Node>;
   /** DELETE with the pod's uid as a precondition, so a namesake created since is spared. A pod
-   * that is already gone counts as deleted. */
-  deletePod(pod: Pod, signal?: AbortSignal): Promise<void>;
+   * that is already gone counts as deleted. A pod a node runs is only marked terminating unless
+   * `gracePeriodSeconds` is 0 (force: the object goes at once, without the node's word). */
+  deletePod(
+    pod: Pod,
+    signal?: AbortSignal,
+    options?: { gracePeriodSeconds?: number | undefined },
+  ): Promise<void>;
 }
 
 /** What controllers report events with: an EventRecorder, or a fake in unit tests. */
@@ -50,13 +55,15 @@ export function httpControllerClient(client: ApiClient): ControllerClient {
     },
     updatePodStatus: (pod, signal) => client.updateStatus(podKind, pod, { signal }),
     updateNodeStatus: (node, signal) => client.updateStatus(nodeKind, node, { signal }),
-    async deletePod(pod, signal) {
+    async deletePod(pod, signal, options = {}) {
       const { namespace, name = '', uid } = pod.metadata;
+      const grace = options.gracePeriodSeconds;
       try {
         await client.request('DELETE', resourcePath(podKind, { namespace, name }), {
           body: {
             apiVersion: 'v1',
             kind: 'DeleteOptions',
+            ...(grace === undefined ? {} : { gracePeriodSeconds: grace }),
             ...(uid ? { preconditions: { uid } } : {}),
           },
           signal,

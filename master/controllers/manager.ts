@@ -2,6 +2,7 @@ import { nodeKind, podKind, type Node, type Pod } from '../../src/api/index.js';
 import { ApiClient, EventRecorder } from '../../src/client/index.js';
 import { clientListWatcher, Informer } from '../../src/reconcile/index.js';
 import type { Logger } from '../../src/util/logger.js';
+import { buildControllers } from './build/start.js';
 import { httpControllerClient } from './client.js';
 import { NODE_CONTROLLER_COMPONENT, NodeLifecycleController } from './node-lifecycle/index.js';
 import { SCHEDULER_COMPONENT, SchedulerController } from './scheduler/index.js';
@@ -14,6 +15,8 @@ export interface ControllerManagerOptions {
   logger: Logger;
   nodeMonitorGracePeriodMs: number;
   podEvictionTimeoutMs: number;
+  /** The cluster registry builds push to (`HOST:PORT`); undefined: none configured. */
+  registry?: string | undefined;
 }
 
 export interface RunningControllerManager {
@@ -53,6 +56,13 @@ export function startControllerManager(
     listWatcher: clientListWatcher<Node>(client, nodeKind, informerOptions),
     logger,
   });
+  const builds = buildControllers({
+    client,
+    pods,
+    logger,
+    registry: options.registry,
+    watchTimeoutSeconds: WATCH_TIMEOUT_SECONDS,
+  });
   const recorders = [SCHEDULER_COMPONENT, NODE_CONTROLLER_COMPONENT].map(
     (component) => new EventRecorder({ client, component, logger }),
   );
@@ -80,6 +90,7 @@ export function startControllerManager(
     nodes.run(signal),
     scheduler.run(signal),
     nodeLifecycle.run(signal),
+    builds.run(signal),
   ]).catch((err: unknown) => logger.error({ err }, 'controller-manager failed'));
   logger.info(
     {
@@ -97,7 +108,10 @@ export function startControllerManager(
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, EVENT_FLUSH_TIMEOUT_MS);
     });
-    await Promise.race([Promise.all(recorders.map((r) => r.flush())), timeout]);
+    await Promise.race([
+      Promise.all([...recorders, ...builds.recorders].map((r) => r.flush())),
+      timeout,
+    ]);
     clearTimeout(timer);
     logger.info({}, 'controller-manager stopped');
   };

@@ -4,10 +4,15 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ApiError, isApiError, type Status } from '../../src/api/errors.js';
-import { projectKind } from '../../src/api/kinds/index.js';
+import { podKind, projectKind } from '../../src/api/kinds/index.js';
 import { apiVersionOf, type KindRegistry, type Verb } from '../../src/api/registry.js';
 import { parseWith } from '../../src/api/validation.js';
-import type { RuleAuthorizer } from '../auth/authorizer.js';
+import {
+  forbidden,
+  POD_DELETION_CONFIRMATION,
+  type RequestAttributes,
+  type RuleAuthorizer,
+} from '../auth/authorizer.js';
 import type { TokenAuthenticator } from '../auth/tokens.js';
 import type { UserInfo } from '../auth/user.js';
 import { isStoreError } from '../store/types.js';
@@ -16,6 +21,8 @@ import { apiGroup, coreVersions, groupList, resourceList } from './discovery.js'
 import type { Projects } from './projects.js';
 import type { DeleteOptions, ResourceStore } from './resources.js';
 import { bindPod, parseBinding } from './pod-binding.js';
+import { createBuildServer, type BuildSettings } from './build-routes.js';
+import { redactWebhookPath } from './build-webhooks.js';
 import { PodProxy } from './pod-proxy.js';
 import { parseRoute, type Route } from './routing.js';
 import { toApiError } from './store-errors.js';
@@ -47,6 +54,8 @@ export interface AppOptions {
   bookmarkIntervalMs?: number;
   /** Signs the master's requests to node agents (pods/log, pods/exec); see pod-proxy.ts. */
   joinToken?: string;
+  /** Builds: where binary inputs are kept, their size limit, local git sources. */
+  builds: BuildSettings;
 }
 
 const DEFAULT_MAX_WATCH_SECONDS = 30 * 60;
@@ -147,6 +156,16 @@ export function createApp(options: AppOptions): express.Express {
     logger,
   });
 
+  const builds = createBuildServer({
+    settings: options.builds,
+    resources,
+    projects,
+    authorizer,
+    podProxy,
+    logger,
+    maxBodyBytes: maxBody,
+  });
+
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -168,7 +187,7 @@ export function createApp(options: AppOptions): express.Express {
       const entry = {
         reqId: id,
         method: req.method,
-        path: req.path,
+        path: redactWebhookPath(req.path),
         status: res.statusCode,
         ms,
         user,
@@ -184,6 +203,9 @@ export function createApp(options: AppOptions): express.Express {
   app.get(['/healthz', '/livez', '/readyz'], (_req: Request, res: Response) => {
     res.type('text/plain').send('ok');
   });
+
+  // Build webhooks authenticate by the secret in their URL, not a bearer token.
+  app.use(builds.webhooks);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const user = authenticator.authenticate(req.headers.authorization);
@@ -238,16 +260,45 @@ export function createApp(options: AppOptions): express.Express {
     }
   };
 
+  /** DeleteOptions from the body, else `gracePeriodSeconds` from the query (as Kubernetes). */
   const readDeleteOptions = async (req: Request): Promise<DeleteOptions> => {
-    if (!hasBody(req)) return {};
+    const queryGrace = integerParam(req, 'gracePeriodSeconds');
+    const fromQuery: DeleteOptions =
+      queryGrace === undefined ? {} : { gracePeriodSeconds: queryGrace };
+    if (!hasBody(req)) return fromQuery;
     const buf = await readBody(req, maxBody);
-    if (buf.length === 0) return {};
+    if (buf.length === 0) return fromQuery;
     const parsed = parseWith(deleteOptionsSchema, decodeObjectBody(buf, mediaType(req)));
     if (!parsed.ok) {
       const summary = parsed.causes.map((c) => `${c.field}: ${c.message}`).join(', ');
       throw ApiError.badRequest(`invalid DeleteOptions: ${summary}`, parsed.causes);
     }
-    return parsed.value.preconditions ? { preconditions: parsed.value.preconditions } : {};
+    const { preconditions, gracePeriodSeconds } = parsed.value;
+    return {
+      ...fromQuery,
+      ...(preconditions ? { preconditions } : {}),
+      ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }),
+    };
+  };
+
+  /**
+   * A node may delete a pod only to confirm a graceful deletion under way, once the pod's
+   * containers are gone: grace 0, the pod's uid as a precondition, and the pod terminating.
+   */
+  const deleteAsConfirmation = (
+    attrs: RequestAttributes,
+    options: DeleteOptions,
+    user: UserInfo,
+  ) => {
+    if (options.gracePeriodSeconds !== 0 || !options.preconditions?.uid) {
+      const refused = forbidden(user, attrs);
+      throw new ApiError(
+        'Forbidden',
+        `${refused.message}; it may only confirm the deletion of a terminating pod (gracePeriodSeconds 0 and the pod's uid as a precondition)`,
+        { details: refused.details },
+      );
+    }
+    return { ...options, onlyTerminating: true };
   };
 
   /** `POST .../pods/NAME/binding`: the scheduler assigns a pod to a node (create on
@@ -304,14 +355,21 @@ export function createApp(options: AppOptions): express.Express {
         `create ${def.plural} in a namespace: POST .../namespaces/NAMESPACE/${def.plural}`,
       );
     }
-    authorizer.authorize(user, {
+    const attrs: RequestAttributes = {
       verb,
       group: def.group,
       resource: def.plural,
       subresource,
       namespace,
       name,
-    });
+    };
+    const confirmsOnly =
+      verb === 'delete' &&
+      def === podKind &&
+      subresource === undefined &&
+      !authorizer.allows(user, attrs) &&
+      authorizer.allows(user, { ...attrs, subresource: POD_DELETION_CONFIRMATION });
+    if (!confirmsOnly) authorizer.authorize(user, attrs);
     const isProjectRequest = def.group === projectKind.group && def.plural === 'projectrequests';
     const ctx = { user: user.name, groups: user.groups };
 
@@ -352,11 +410,22 @@ export function createApp(options: AppOptions): express.Express {
         res.json(await resources.patch(def, namespace, name!, type, patch, subresource, ctx));
         return;
       }
-      case 'delete':
-        res.json(await resources.delete(def, namespace, name!, await readDeleteOptions(req)));
+      case 'delete': {
+        const options = await readDeleteOptions(req);
+        res.json(
+          await resources.delete(
+            def,
+            namespace,
+            name!,
+            confirmsOnly ? deleteAsConfirmation(attrs, options, user) : options,
+          ),
+        );
         return;
+      }
     }
   };
+
+  app.use(builds.routes);
 
   app.use(async (req: Request, res: Response) => {
     const user = res.locals.user as UserInfo;
@@ -400,7 +469,10 @@ export function createApp(options: AppOptions): express.Express {
     else if (isStoreError(err)) apiError = toApiError(err, { resource: 'objects' }) as ApiError;
     else {
       const id = res.locals.requestId as string | undefined;
-      logger.error({ err, reqId: id, method: req.method, path: req.path }, 'unexpected error');
+      logger.error(
+        { err, reqId: id, method: req.method, path: redactWebhookPath(req.path) },
+        'unexpected error',
+      );
       apiError = new ApiError(
         'InternalError',
         `Internal error occurred: an unexpected error happened while serving the request (request id ${id ?? '?'})`,

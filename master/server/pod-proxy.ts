@@ -193,6 +193,14 @@ export class PodProxy {
       throw new ApiError('MethodNotAllowed', `${req.method} is not allowed on pods/log`);
     }
     const { namespace, name } = this.authorize(route, user, 'get', 'log');
+    await this.streamLog(namespace, name, req, res);
+  }
+
+  /**
+   * The log of a container of pod `name`, streamed to `res`, for a caller that has already
+   * authorized the request (pods/log above; builds/log for a build's pod).
+   */
+  async streamLog(namespace: string, name: string, req: Request, res: Response): Promise<void> {
     const query = new URL(req.originalUrl, 'http://master').searchParams;
     const params = {
       follow: boolParam(query, 'follow'),

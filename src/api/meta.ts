@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 /** Shared metadata of every stored object. The server owns uid, resourceVersion, generation,
- * creationTimestamp and deletionTimestamp; clients may send them but the server decides. */
+ * creationTimestamp, deletionTimestamp and deletionGracePeriodSeconds; clients may send them
+ * but the server decides. */
 export const ownerReferenceSchema = z.looseObject({
   apiVersion: z.string().min(1),
   kind: z.string().min(1),
@@ -21,6 +22,8 @@ export const objectMetaSchema = z.looseObject({
   generation: z.number().int().optional(),
   creationTimestamp: z.string().optional(),
   deletionTimestamp: z.string().optional(),
+  /** Seconds the object was given to terminate when its graceful deletion began. */
+  deletionGracePeriodSeconds: z.number().int().min(0).optional(),
   labels: z.record(z.string(), z.string()).optional(),
   annotations: z.record(z.string(), z.string()).optional(),
   ownerReferences: z.array(ownerReferenceSchema).optional(),

@@ -13,60 +13,14 @@ import {
 } from '../api/index.js';
 import { quantityMillis, quantityUnits } from '../api/quantity.js';
 import { age } from '../util/age.js';
+import type { Build } from '../api/kinds/build.js';
+import type { BuildConfig } from '../api/kinds/build-config.js';
 import { LAST_APPLIED } from './apply.js';
+import { describeBuild, describeBuildConfig, describeImageStream } from './describe-builds.js';
 import { formatTable } from './table.js';
+import { DescribeWriter } from './describe-writer.js';
 
-type Entry =
-  { type: 'kv'; indent: number; key: string; value: string } | { type: 'raw'; text: string };
-
-/**
- * kubectl describe's layout: `Key:  value` lines whose values line up within each run of such
- * lines; multi-line values continue in the value column; `Key:` alone opens a nested block.
- */
-export class DescribeWriter {
-  private readonly entries: Entry[] = [];
-
-  kv(indent: number, key: string, value: string | number | boolean | undefined): void {
-    const text = value === undefined || value === '' ? '<none>' : String(value);
-    this.entries.push({ type: 'kv', indent, key, value: text });
-  }
-
-  /** `Key:` with the block that follows indented below it. */
-  heading(indent: number, key: string): void {
-    this.raw(indent, `${key}:`);
-  }
-
-  raw(indent: number, text: string): void {
-    for (const line of text.split('\n'))
-      this.entries.push({ type: 'raw', text: line ? ' '.repeat(indent * 2) + line : '' });
-  }
-
-  render(): string {
-    const out: string[] = [];
-    let i = 0;
-    while (i < this.entries.length) {
-      const entry = this.entries[i]!;
-      if (entry.type === 'raw') {
-        out.push(entry.text);
-        i++;
-        continue;
-      }
-      let j = i;
-      const run: Extract<Entry, { type: 'kv' }>[] = [];
-      while (j < this.entries.length && this.entries[j]!.type === 'kv')
-        run.push(this.entries[j++] as Extract<Entry, { type: 'kv' }>);
-      const column = Math.max(...run.map((e) => e.indent * 2 + e.key.length + 1)) + 2;
-      for (const e of run) {
-        const label = `${' '.repeat(e.indent * 2)}${e.key}:`;
-        const [first = '', ...rest] = e.value.split('\n');
-        out.push(`${label.padEnd(column)}${first}`.trimEnd());
-        for (const line of rest) out.push(`${' '.repeat(column)}${line}`.trimEnd());
-      }
-      i = j;
-    }
-    return `${out.join('\n')}\n`;
-  }
-}
+export { DescribeWriter };
 
 function mapLines(map: Record<string, string> | undefined, skip: readonly string[] = []): string {
   const entries = Object.entries(map ?? {})
@@ -202,6 +156,10 @@ function describePod(w: DescribeWriter, pod: Pod, now: Date): void {
 /** What describe shows beside an object: a node's pods. */
 export interface Related {
   pods?: readonly Pod[] | undefined;
+  /** A BuildConfig's builds. */
+  builds?: readonly Build[] | undefined;
+  /** The API server's URL (webhook URLs). */
+  server?: string | undefined;
 }
 
 type Amounts = Record<string, number>;
@@ -462,6 +420,15 @@ export function describeObject(
       break;
     case 'Project':
       describeProject(w, obj);
+      break;
+    case 'BuildConfig':
+      describeBuildConfig(w, obj as BuildConfig, now, related);
+      break;
+    case 'Build':
+      describeBuild(w, obj as Build, now);
+      break;
+    case 'ImageStream':
+      describeImageStream(w, obj, now);
       break;
     default:
       describeGeneric(w, obj);

@@ -49,3 +49,12 @@ export async function readAll(stream: AsyncIterable<string | Uint8Array>): Promi
     chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/** Writes bytes to a CLI output (the process's streams take them as they are; the CliIo type
+ * names strings, and test doubles that append them turn bytes into text). */
+export function writeBytes(
+  out: { write(chunk: Uint8Array | string): unknown },
+  chunk: Uint8Array,
+): void {
+  out.write(chunk);
+}

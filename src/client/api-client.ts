@@ -310,14 +310,36 @@ export class ApiClient {
     );
   }
 
-  /** Deletes an object; returns what the server answered (the object or a Success Status). */
+  /**
+   * Deletes an object; returns what the server answered (the object or a Success Status). A pod
+   * that a node runs is only marked (deletionTimestamp) until its node confirms it stopped;
+   * `gracePeriodSeconds` 0 deletes it at once. `preconditions` refuse (409) a delete of another
+   * uid or revision.
+   */
   async delete(
     def: AnyKindDefinition,
     name: string,
-    options: NamespaceOptions & RequestOptions = {},
+    options: NamespaceOptions &
+      RequestOptions & {
+        gracePeriodSeconds?: number | undefined;
+        preconditions?: { uid?: string; resourceVersion?: string } | undefined;
+      } = {},
   ): Promise<ApiObject | Status> {
     const path = resourcePath(def, { namespace: namespaceFor(def, options.namespace), name });
-    return this.request<ApiObject | Status>('DELETE', path, { signal: options.signal });
+    const { gracePeriodSeconds, preconditions } = options;
+    const body =
+      gracePeriodSeconds === undefined && preconditions === undefined
+        ? undefined
+        : {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }),
+            ...(preconditions ? { preconditions } : {}),
+          };
+    return this.request<ApiObject | Status>('DELETE', path, {
+      ...(body ? { body } : {}),
+      signal: options.signal,
+    });
   }
 
   /**

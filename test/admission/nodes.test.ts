@@ -16,6 +16,7 @@ let t: TestMaster;
 let admin: ApiClient;
 let joinClient: ApiClient;
 let home: string;
+let n2: SimulatedNode;
 
 function cli(args: string[]): Promise<Result> {
   return slipway(args, { env: { HOME: home, SLIPWAY_CONFIG: join(home, 'config') } });
@@ -50,7 +51,11 @@ beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'slipway-adm-nodes-'));
   await ok(['login', t.url, '--token', t.master.adminToken]);
   await ok(['new-project', NS]);
-  for (const name of ['n1', 'n2', 'n3']) await new SimulatedNode(joinClient, name).register();
+  for (const name of ['n1', 'n2', 'n3']) {
+    const node = new SimulatedNode(joinClient, name);
+    await node.register();
+    if (name === 'n2') n2 = node;
+  }
 });
 
 afterAll(async () => {
@@ -96,6 +101,8 @@ describe('drain', () => {
     expect(await exists('bare')).toBe(true);
     expect(await unschedulable('n2')).toBe(true);
 
+    // n2's agent confirms each deletion once the pod has stopped; drain waits for that.
+    const stopConfirming = n2.confirmDeletions(200);
     const forced = await cli([
       'adm',
       'drain',
@@ -105,7 +112,7 @@ describe('drain', () => {
       '5',
       '--timeout',
       '30s',
-    ]);
+    ]).finally(stopConfirming);
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stderr).toBe(
       `WARNING: deleting Pods not managed by ReplicationController, ReplicaSet, Job, DaemonSet or StatefulSet: ${NS}/bare\n`,

@@ -126,6 +126,8 @@ describe('a restarted agent', () => {
 
     await killAgent();
     await cluster.admin.delete(podKind, 'doomed', { namespace: cluster.namespace });
+    // Only marked: nobody has stopped it yet.
+    expect((await getPod(cluster, 'doomed'))?.metadata.deletionTimestamp).toBeDefined();
     const fleeting = await createPod(
       cluster,
       podFor(cluster, 'fleeting', { containers: [sh('app', 'exec sleep 3600')] }),
@@ -145,6 +147,16 @@ describe('a restarted agent', () => {
     );
     expect(await podVolumes(docker, doomed.metadata.uid!)).toEqual([]);
     expect(await podContainers(docker, fleeting.metadata.uid!)).toEqual([]);
+    // The agent confirmed both deletions once nothing of them was left.
+    await eventually(
+      async () =>
+        (await getPod(cluster, 'doomed')) === undefined &&
+        (await getPod(cluster, 'fleeting')) === undefined
+          ? true
+          : undefined,
+      15_000,
+      'the deleted pods to leave the API',
+    );
     await waitForPod(cluster, 'newcomer', (p) => p.status?.phase === 'Running');
     expect(runningIds(await podContainers(docker, newcomer.metadata.uid!)).length).toBe(2);
   });
@@ -179,7 +191,12 @@ describe('a restarted agent', () => {
     const next: Pod = structuredClone(current);
     next.spec.containers[0]!.image = taggedImage;
     await cluster.admin.update(podKind, next, { namespace: cluster.namespace });
-    await cluster.admin.delete(podKind, 'reborn', { namespace: cluster.namespace });
+    // Forced: with its node down nobody would confirm a graceful deletion, and the name must
+    // be free for the new pod.
+    await cluster.admin.delete(podKind, 'reborn', {
+      namespace: cluster.namespace,
+      gracePeriodSeconds: 0,
+    });
     const reborn2 = await createPod(
       cluster,
       podFor(cluster, 'reborn', {

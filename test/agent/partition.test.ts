@@ -1,5 +1,6 @@
 // F6: an agent cut off from the master. Its node goes Ready=Unknown after the grace period, its
-// pods are deleted after the eviction timeout (their owners would replace them elsewhere), the
+// pods are deleted after the eviction timeout and, since the node cannot confirm, force-deleted
+// (their owners would replace them elsewhere), the
 // containers keep running while the node is away, and when the agent comes back it stops the
 // pods the master took away. The agent is a `slipway agent` child process, frozen with SIGSTOP.
 import type { ChildProcess } from 'node:child_process';
@@ -13,6 +14,7 @@ import {
   podContainers,
   podFor,
   createPod,
+  recordPod,
   sh,
   startCluster,
   waitForPod,
@@ -55,6 +57,7 @@ describe('an agent cut off from the master', () => {
     const uid = created.metadata.uid!;
     expect((await podContainers(docker, uid)).filter((c) => c.State === 'running')).not.toEqual([]);
 
+    const recording = await recordPod(cluster, 'cut-off');
     const frozenAt = Date.now();
     agent!.kill('SIGSTOP');
     await eventually(
@@ -70,6 +73,10 @@ describe('an agent cut off from the master', () => {
       15_000,
       'the pod to be evicted',
     );
+    // Marked for deletion first, then force-deleted: the lost node could not confirm.
+    await recording.stop();
+    const marked = recording.revisions.filter((p) => p.metadata.deletionTimestamp !== undefined);
+    expect(marked.length).toBeGreaterThan(0);
     // While the node is away nobody can stop its containers: they still run.
     expect((await podContainers(docker, uid)).filter((c) => c.State === 'running')).not.toEqual([]);
 

@@ -8,11 +8,14 @@ import {
   cleanupRun,
   containerPlan,
   eventually,
+  FORK_BOMB_SCRIPT,
   makePod,
+  MEMORY_HOG_SCRIPT,
   newRuntimeRun,
   plan,
   runPod,
   sh,
+  watchPids,
 } from './support.js';
 
 const docker = dockerClient();
@@ -155,11 +158,8 @@ describe('X2: resource abuse stays inside the container', () => {
     const bystander = makePod('bystander', { containers: [sh('idle', 'exec sleep 3600')] });
     const bomb = makePod('bomb', {
       terminationGracePeriodSeconds: 0,
-      // The classic `:(){ :|:& };:` (BusyBox sh refuses ':' as a function name). PID 1 then
-      // execs sleep (no fork needed) and exits after 20 s, taking the namespace's processes with
-      // it: the bomb is bounded even if this test dies.
       containers: [
-        sh('bomb', 'bomb() { bomb | bomb & }; bomb; exec sleep 20', {
+        sh('bomb', FORK_BOMB_SCRIPT, {
           resources: { limits: { cpu: '500m', memory: '64Mi' } },
         }),
       ],
@@ -168,18 +168,13 @@ describe('X2: resource abuse stays inside the container', () => {
     const started = await runPod(run, plan(run, bomb));
     const id = started.ids.bomb!;
     try {
-      let peak = 0;
-      const deadline = Date.now() + 2500;
-      while (Date.now() < deadline) {
-        const stats = await docker.getContainer(id).stats({ stream: false, 'one-shot': true });
-        const current = stats.pids_stats?.current ?? 0;
-        expect(current).toBeLessThanOrEqual(64);
-        peak = Math.max(peak, current);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      const { samples, last } = await watchPids(docker, id, 2500);
+      expect(Math.max(...samples)).toBeLessThanOrEqual(64);
       // The bomb really went off: it pressed against the limit (the count fluctuates as forks
-      // fail and children exit, so allow some slack below 64).
-      expect(peak).toBeGreaterThanOrEqual(48);
+      // fail and children exit, so allow some slack below 64) and the kernel refused forks.
+      expect(Math.max(...samples)).toBeGreaterThanOrEqual(48);
+      expect(last.max).toBe(64);
+      expect(last.refused).toBeGreaterThan(0);
 
       const t0 = Date.now();
       await docker.ping();
@@ -198,7 +193,7 @@ describe('X2: resource abuse stays inside the container', () => {
   it('ends a memory hog OOMKilled with exit code 137', async () => {
     const hog = makePod('hog', {
       terminationGracePeriodSeconds: 0,
-      containers: [sh('hog', 'exec tail /dev/zero', { resources: { limits: { memory: '32Mi' } } })],
+      containers: [sh('hog', MEMORY_HOG_SCRIPT, { resources: { limits: { memory: '32Mi' } } })],
     });
     const { ids } = await runPod(run, plan(run, hog));
     try {

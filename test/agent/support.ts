@@ -2,6 +2,7 @@
 // test run (so listPods/GC only ever see this run's objects), pod builders, and clean-up of every
 // container, volume and image the run labelled.
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type Docker from 'dockerode';
 import { DockerRuntime } from '../../agent/docker/runtime.js';
 import {
@@ -147,4 +148,57 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+// ---- resource abuse (X2), shared by the runtime-level and the agent-level tests ---------------
+
+/**
+ * A fork bomb: the classic `:(){ :|:& };:` (BusyBox sh refuses ':' as a function name). PID 1
+ * then execs sleep (no fork needed) and exits after 20 s, taking the namespace's processes with
+ * it: the bomb is bounded even if the test dies.
+ */
+export const FORK_BOMB_SCRIPT = 'bomb() { bomb | bomb & }; bomb; exec sleep 20';
+
+/** Allocates memory until the kernel's OOM killer ends it. */
+export const MEMORY_HOG_SCRIPT = 'exec tail /dev/zero';
+
+/** The container's pids cgroup (cgroup v1, Docker's cgroupfs driver). */
+export interface PidsCgroup {
+  current: number;
+  max: number;
+  /** Forks refused because the limit was reached (`pids.events` "max"). */
+  refused: number;
+}
+
+export async function readPidsCgroup(containerId: string): Promise<PidsCgroup> {
+  const dir = `/sys/fs/cgroup/pids/docker/${containerId}`;
+  const read = async (file: string): Promise<string> =>
+    (await readFile(`${dir}/${file}`, 'utf8')).trim();
+  const events = await read('pids.events');
+  return {
+    current: Number(await read('pids.current')),
+    max: Number(await read('pids.max')),
+    refused: Number(/^max (\d+)$/m.exec(events)?.[1] ?? 0),
+  };
+}
+
+/**
+ * Samples a container's number of processes for `durationMs` (its pids cgroup and `docker
+ * stats`), calling `during` between samples; returns every sample and the cgroup at the end.
+ */
+export async function watchPids(
+  docker: Docker,
+  containerId: string,
+  durationMs: number,
+  during: () => Promise<void> = async () => undefined,
+): Promise<{ samples: number[]; last: PidsCgroup }> {
+  const samples: number[] = [];
+  const deadline = Date.now() + durationMs;
+  while (Date.now() < deadline) {
+    const stats = await docker.getContainer(containerId).stats({ stream: false, 'one-shot': true });
+    samples.push(stats.pids_stats?.current ?? 0, (await readPidsCgroup(containerId)).current);
+    await during();
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { samples, last: await readPidsCgroup(containerId) };
 }

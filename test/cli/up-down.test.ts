@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerClient, removeUpRegistry } from '../support/docker.js';
 import { assertBuilt, slipway } from './support/slipway.js';
 
 let home: string;
@@ -29,12 +30,16 @@ beforeAll(async () => {
 afterAll(async () => {
   // Stop the server even when a test failed half-way.
   await slipway(['down'], { env }).catch(() => undefined);
+  await removeUpRegistry(dockerClient(), join(home, '.slipway', 'data'));
   await rm(home, { recursive: true, force: true });
 });
 
 describe('slipway up and down', () => {
   it('starts the server in the background, logs the CLI in and prints what to do next', async () => {
-    const up = await slipway(['up', '--listen', '127.0.0.1:0'], { env, timeoutMs: 60_000 });
+    const up = await slipway(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0'], {
+      env,
+      timeoutMs: 60_000,
+    });
     expect(up.stderr).toBe('');
     expect(up.code).toBe(0);
     expect(up.stdout).toMatch(/^Slipway is up\.\n {2}API server {3}http:\/\/127\.0\.0\.1:\d+\n/);
@@ -64,7 +69,10 @@ describe('slipway up and down', () => {
   });
 
   it('refuses to start twice on one data directory', async () => {
-    const again = await slipway(['up', '--listen', '127.0.0.1:0'], { env, timeoutMs: 30_000 });
+    const again = await slipway(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0'], {
+      env,
+      timeoutMs: 30_000,
+    });
     expect(again.code).toBe(1);
     expect(again.stdout).toBe('');
     expect(again.stderr).toMatch(
@@ -85,7 +93,10 @@ describe('slipway up and down', () => {
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/cannot reach the Slipway API at http:\/\/127\.0\.0\.1:\d+/);
 
-    const up = await slipway(['up', '--listen', '127.0.0.1:0'], { env, timeoutMs: 60_000 });
+    const up = await slipway(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0'], {
+      env,
+      timeoutMs: 60_000,
+    });
     expect(up.code).toBe(0);
     const projects = await slipway(['projects'], { env });
     expect(projects.stdout).toContain('demo');

@@ -115,6 +115,30 @@ export class SimulatedNode {
     this.#timer = undefined;
   }
 
+  /**
+   * Every `intervalMs`, confirms the deletion of this node's terminating pods (DELETE with grace
+   * 0 and the pod's uid), as an agent does once their containers are gone. Returns the stop.
+   */
+  confirmDeletions(intervalMs: number): () => void {
+    const confirm = async (): Promise<void> => {
+      const pods = await this.#client.list<Pod>(podKind, {
+        fieldSelector: `spec.nodeName=${this.name}`,
+      });
+      for (const pod of pods.items) {
+        if (!pod.metadata.deletionTimestamp) continue;
+        await this.#client.delete(podKind, pod.metadata.name ?? '', {
+          namespace: pod.metadata.namespace,
+          gracePeriodSeconds: 0,
+          preconditions: { uid: pod.metadata.uid! },
+        });
+      }
+    };
+    const timer = setInterval(() => {
+      confirm().catch(() => undefined);
+    }, intervalMs);
+    return () => clearInterval(timer);
+  }
+
   #conditions(): NodeCondition[] {
     // Millisecond timestamps: every heartbeat changes the field the master watches.
     const now = new Date().toISOString();

@@ -16,6 +16,7 @@ import {
   newTestRun,
   TEST_LABEL,
   TEST_RUN_LABEL,
+  removeUpRegistry,
 } from '../support/docker.js';
 
 const docker = dockerClient();
@@ -40,6 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await slipway(['down'], { env, timeoutMs: 30_000 }).catch(() => undefined);
   await cleanupRun(docker, run.runId);
+  await removeUpRegistry(docker, join(home, '.slipway', 'data'));
   await rm(home, { recursive: true, force: true });
 });
 
@@ -69,7 +71,7 @@ async function appContainers(): Promise<{ Id: string; State: string }[]> {
 
 describe('slipway up runs pods on the local Docker engine', () => {
   it('schedules and runs a pod, keeps it across down and up, and deletes it', async () => {
-    const up = await ok(['up', '--listen', '127.0.0.1:0']);
+    const up = await ok(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0']);
     expect(up).toContain(`  node         ${nodeName} (the local Docker engine)`);
     const nodes = await eventually(
       async () => {
@@ -149,7 +151,7 @@ describe('slipway up runs pods on the local Docker engine', () => {
     // `down` stops the agent, not the workload; `up` adopts it.
     expect(await ok(['down'])).toMatch(/^Slipway stopped/);
     expect((await appContainers()).map((c) => [c.Id, c.State])).toEqual([[before!.Id, 'running']]);
-    await ok(['up', '--listen', '127.0.0.1:0']);
+    await ok(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0']);
     await eventually(
       async () => {
         // The server's port changed, so the CLI is back in project "default".

@@ -1,5 +1,6 @@
 // The one place tests talk to Docker directly. Production code reaches Docker only through
 // agent/docker/; tests use this to prepare images and to clean up after themselves.
+import { registryContainerName } from '../../agent/platform/registry.js';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -87,4 +88,17 @@ export async function removeContainersByLabel(
     }),
   );
   return containers.length;
+}
+
+/**
+ * Removes the registry a `slipway up` test started for its data directory (`down` leaves it
+ * running, as it leaves pods). Absent is fine.
+ */
+export async function removeUpRegistry(docker: Docker, dataDir: string): Promise<void> {
+  await docker
+    .getContainer(registryContainerName(dataDir))
+    .remove({ force: true, v: true })
+    .catch((err: { statusCode?: number }) => {
+      if (err.statusCode !== 404) throw err;
+    });
 }

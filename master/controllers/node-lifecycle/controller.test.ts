@@ -161,10 +161,13 @@ describe('NodeLifecycleController.reconcile', () => {
 
     await f.clock.tick(1);
     expect(await f.reconcile('n1')).toBeUndefined();
+    // Each pod is marked for deletion, then force-deleted: the lost node cannot confirm.
     expect(f.client.summary()).toEqual([
       'update-status nodes n1',
       'delete pods ns/a',
+      'delete pods ns/a grace=0',
       'delete pods ns/b',
+      'delete pods ns/b grace=0',
     ]);
     expect(f.podNames().sort()).toEqual(['c', 'done']);
     expect(f.recorder.summary().slice(1)).toEqual([
@@ -174,7 +177,7 @@ describe('NodeLifecycleController.reconcile', () => {
     ]);
     // Nothing twice, even before the cache has seen the deletions.
     expect(await f.reconcile('n1')).toBeUndefined();
-    expect(f.client.actions).toHaveLength(3);
+    expect(f.client.actions).toHaveLength(5);
   });
 
   it('evicts the pods of a node that reports NotReady, after the timeout', async () => {
@@ -183,7 +186,31 @@ describe('NodeLifecycleController.reconcile', () => {
     await f.clock.tick(EVICTION);
     await f.heartbeat('n1', 'False');
     expect(await f.reconcile('n1')).toBeUndefined();
-    expect(f.client.summary()).toEqual(['delete pods ns/a']);
+    expect(f.client.summary()).toEqual(['delete pods ns/a', 'delete pods ns/a grace=0']);
+  });
+
+  it('force-deletes a pod left Terminating on a lost node, whatever its phase', async () => {
+    const terminating = (p: Pod): Pod => ({
+      ...p,
+      metadata: { ...p.metadata, deletionTimestamp: at(1000), deletionGracePeriodSeconds: 30 },
+    });
+    const f = await fixture({
+      nodes: [healthy('n1', 0, 'False')],
+      pods: [terminating(pod('stuck', 'n1')), terminating(pod('done', 'n1', 'Succeeded'))],
+    });
+    await f.reconcile('n1');
+    await f.clock.tick(EVICTION);
+    await f.heartbeat('n1', 'False');
+    expect(await f.reconcile('n1')).toBeUndefined();
+    // No second "Marking for deletion": they were marked already.
+    expect(f.client.summary().sort()).toEqual([
+      'delete pods ns/done grace=0',
+      'delete pods ns/stuck grace=0',
+    ]);
+    expect(f.recorder.summary()).toEqual([
+      'Normal DeletingAllPods Node n1: Deleting all Pods from Node n1.',
+    ]);
+    expect(f.podNames()).toEqual([]);
   });
 
   it('spares the pods of a node that comes back before the timeout', async () => {
@@ -250,10 +277,17 @@ describe('NodeLifecycleController.run', () => {
     expect(f.client.summary()).toEqual(['update-status nodes n1']);
     await f.clock.tick(EVICTION);
     await flush();
-    expect(f.client.summary()).toEqual(['update-status nodes n1', 'delete pods ns/a']);
+    expect(f.client.summary()).toEqual([
+      'update-status nodes n1',
+      'delete pods ns/a',
+      'delete pods ns/a grace=0',
+    ]);
 
     f.podStore.create(pod('late', 'n1'));
-    for (let i = 0; i < 20 && f.client.actions.length < 3; i++) await flush();
-    expect(f.client.summary().at(-1)).toBe('delete pods ns/late');
+    for (let i = 0; i < 20 && f.client.actions.length < 5; i++) await flush();
+    expect(f.client.summary().slice(-2)).toEqual([
+      'delete pods ns/late',
+      'delete pods ns/late grace=0',
+    ]);
   });
 });

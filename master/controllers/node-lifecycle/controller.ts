@@ -70,7 +70,7 @@ interface NodeHealth {
   notReadySince: number | undefined;
   /** Whether eviction has begun in this not-Ready spell (DeletingAllPods recorded). */
   evicting: boolean;
-  /** Uids of the pods deleted in this spell, so a cache that lags does not delete twice. */
+  /** Uids of the pods force-deleted in this spell, so a cache that lags does not delete twice. */
   evicted: Set<string>;
 }
 
@@ -99,8 +99,10 @@ function isTerminal(pod: Pod): boolean {
  * "Kubelet stopped posting node status."; a node that never reported Ready gets
  * NodeStatusNeverUpdated) and a NodeNotReady warning. Once a node has been not Ready (False or
  * Unknown) for the eviction timeout, its pods that have not finished are deleted, one
- * NodeControllerEviction event each, so their owners replace them elsewhere; pods that turn up
- * on it later are deleted the same way until it is Ready again. Each reconcile asks to be
+ * NodeControllerEviction event each, and then force-deleted (grace 0), since the node cannot
+ * confirm that their containers stopped and they would otherwise stay Terminating; pods already
+ * terminating there are force-deleted too. So their owners replace them elsewhere. Pods that
+ * turn up on it later are deleted the same way until it is Ready again. Each reconcile asks to be
  * woken when the next deadline falls due, so no periodic sweep is needed.
  */
 export class NodeLifecycleController {
@@ -256,9 +258,14 @@ export class NodeLifecycleController {
     log: Logger,
   ): Promise<void> {
     const name = node.metadata.name ?? '';
+    // Terminating pods too, whatever their phase: their node will not confirm the deletion.
     const pods = this.#pods
       .byIndex(NODE_NAME_INDEX, name)
-      .filter((p) => !isTerminal(p) && !health.evicted.has(p.metadata.uid ?? objectKey(p)));
+      .filter(
+        (p) =>
+          (p.metadata.deletionTimestamp !== undefined || !isTerminal(p)) &&
+          !health.evicted.has(p.metadata.uid ?? objectKey(p)),
+      );
     if (pods.length === 0) {
       health.evicting = true;
       return;
@@ -274,18 +281,26 @@ export class NodeLifecycleController {
     for (const pod of pods) {
       if (signal.aborted) return;
       try {
-        await this.#client.deletePod(pod, signal);
+        if (pod.metadata.deletionTimestamp === undefined) {
+          await this.#client.deletePod(pod, signal);
+          this.#recorder.normal(
+            pod,
+            reasons.eviction,
+            `Marking for deletion Pod ${objectKey(pod)} from Node ${name}`,
+          );
+        } else {
+          log.info({ pod: objectKey(pod) }, 'force-deleting a terminating pod of a lost node');
+        }
+        // The node cannot confirm that the pod's containers stopped, so the pod would stay
+        // Terminating for as long as the node is away: as Kubernetes' pod garbage collector
+        // does for pods of lost nodes, the object goes now, so its owner replaces it.
+        await this.#client.deletePod(pod, signal, { gracePeriodSeconds: 0 });
       } catch (err) {
         // A namesake created since (uid precondition): not ours to delete.
         if (isApiError(err, 'Conflict')) continue;
         throw err;
       }
       health.evicted.add(pod.metadata.uid ?? objectKey(pod));
-      this.#recorder.normal(
-        pod,
-        reasons.eviction,
-        `Marking for deletion Pod ${objectKey(pod)} from Node ${name}`,
-      );
     }
   }
 }

@@ -22,6 +22,8 @@ export interface Action {
   node?: string;
   /** update-status: the object sent. */
   object?: ApiObject;
+  /** delete: the grace period asked for, when one was. */
+  grace?: number;
 }
 
 /**
@@ -48,9 +50,13 @@ export class FakeControllerClient implements ControllerClient {
     this.#failures.set(verb, list);
   }
 
-  /** The actions of one verb, as `verb key[ node]` strings, for compact assertions. */
+  /** The actions, as `verb resource key[ node][ grace=N]` strings, for compact assertions. */
   summary(): string[] {
-    return this.actions.map((a) => [a.verb, a.resource, a.key, a.node].filter(Boolean).join(' '));
+    return this.actions.map((a) =>
+      [a.verb, a.resource, a.key, a.node, a.grace === undefined ? '' : `grace=${a.grace}`]
+        .filter(Boolean)
+        .join(' '),
+    );
   }
 
   bindPod(pod: Pod, nodeName: string): Promise<void> {
@@ -92,14 +98,37 @@ export class FakeControllerClient implements ControllerClient {
     );
   }
 
-  deletePod(pod: Pod): Promise<void> {
-    return this.#act({ verb: 'delete', resource: 'pods', key: objectKey(pod) }, () => {
+  /** As the API server: a pod a node runs is marked terminating (grace 30 unless asked), any
+   * other, or grace 0, is removed at once. */
+  deletePod(
+    pod: Pod,
+    _signal?: AbortSignal,
+    options: { gracePeriodSeconds?: number | undefined } = {},
+  ): Promise<void> {
+    const grace = options.gracePeriodSeconds;
+    const action: Action = { verb: 'delete', resource: 'pods', key: objectKey(pod) };
+    if (grace !== undefined) action.grace = grace;
+    return this.#act(action, () => {
       const stored = this.#pods.objects().find((p) => objectKey(p) === objectKey(pod));
       if (!stored) return;
       if (pod.metadata.uid && stored.metadata.uid !== pod.metadata.uid) {
         throw conflict(objectKey(pod));
       }
-      this.#pods.remove(objectKey(pod));
+      const phase = stored.status?.phase;
+      const runs = stored.spec.nodeName && phase !== 'Succeeded' && phase !== 'Failed';
+      if (grace === 0 || !runs) {
+        this.#pods.remove(objectKey(pod));
+        return;
+      }
+      if (stored.metadata.deletionTimestamp) return;
+      this.#pods.update({
+        ...stored,
+        metadata: {
+          ...stored.metadata,
+          deletionTimestamp: '2030-01-01T00:00:30Z',
+          deletionGracePeriodSeconds: grace ?? 30,
+        },
+      });
     });
   }
 

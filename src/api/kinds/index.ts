@@ -5,6 +5,13 @@ import { nodeKind } from './node.js';
 import { podKind } from './pod.js';
 import { projectKind, projectRequestKind } from './project.js';
 import { secretKind } from './secret.js';
+import { serviceKind } from './service.js';
+import { endpointsKind } from './endpoints.js';
+import { routeKind } from './route.js';
+import { buildKind } from './build.js';
+import { buildConfigKind } from './build-config.js';
+import { imageStreamKind } from './image-stream.js';
+import { imageStreamTagKind } from './image-stream-tag.js';
 
 /** Every kind the platform serves. Adding a kind: a file beside this one and a line here. */
 export function builtinKinds(): KindRegistry {
@@ -16,7 +23,16 @@ export function builtinKinds(): KindRegistry {
     eventKind,
     configMapKind,
     secretKind,
+    serviceKind,
+    endpointsKind,
+    routeKind,
+    buildConfigKind,
+    buildKind,
+    imageStreamKind,
+    imageStreamTagKind,
   ]);
 }
 
 export { configMapKind, eventKind, nodeKind, podKind, projectKind, projectRequestKind, secretKind };
+export { serviceKind, endpointsKind, routeKind };
+export { buildConfigKind, buildKind, imageStreamKind, imageStreamTagKind };

@@ -1,12 +1,18 @@
 import type { Command } from 'commander';
-import { isApiError, type AnyKindDefinition } from '../../api/index.js';
+import { isApiError, type AnyKindDefinition, type ApiObject } from '../../api/index.js';
 import type { ApiClient } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { readManifests } from '../manifests.js';
 import { parseTargets, resourceName } from '../resources.js';
+import { parseDuration } from './adm.js';
 import { collect, kindOf, namespaceOf } from './apply.js';
 import { checkSelection } from './get.js';
+
+export const IMMEDIATE_DELETION_WARNING =
+  'Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.';
+const FORCE_IGNORED_WARNING = 'Warning: --force is ignored because --grace-period is not 0.';
+const WAIT_POLL_MS = 200;
 
 interface DeleteOptions {
   filename: string[];
@@ -15,6 +21,65 @@ interface DeleteOptions {
   fieldSelector?: string;
   all?: boolean;
   ignoreNotFound?: boolean;
+  gracePeriod: string;
+  force?: boolean;
+  now?: boolean;
+  wait: boolean | string;
+  timeout: string;
+}
+
+/**
+ * The grace period to send (-1: the object's own) as kubectl settles it: `--now` is 1,
+ * `--grace-period=0` without `--force` becomes 1, `--force` alone is 0. Warnings go to stderr.
+ */
+export function resolveGracePeriod(
+  opts: Pick<DeleteOptions, 'gracePeriod' | 'force' | 'now'>,
+  warn: (text: string) => void,
+): number {
+  let grace = Number(opts.gracePeriod);
+  if (!/^-?\d+$/.test(opts.gracePeriod.trim()) || grace < -1)
+    throw new CliError(`invalid --grace-period "${opts.gracePeriod}": use whole seconds, or -1`);
+  if (opts.now) {
+    if (grace !== -1) throw new CliError('--now and --grace-period cannot be specified together');
+    grace = 1;
+  }
+  if (grace === 0 && !opts.force) grace = 1;
+  if (opts.force && grace < 0) grace = 0;
+  if (opts.force) warn(grace === 0 ? IMMEDIATE_DELETION_WARNING : FORCE_IGNORED_WARNING);
+  return grace;
+}
+
+function parseWait(value: boolean | string): boolean {
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new CliError(`invalid --wait "${String(value)}": use true or false`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves once the object with this uid is gone (or replaced by another of the same name);
+ * false at the deadline. */
+async function waitUntilGone(
+  client: ApiClient,
+  target: { def: AnyKindDefinition; name: string; namespace: string | undefined },
+  uid: string | undefined,
+  deadline: number,
+): Promise<boolean> {
+  for (;;) {
+    try {
+      const now = await client.get(target.def, target.name, { namespace: target.namespace });
+      if (uid !== undefined && now.metadata.uid !== uid) return true;
+    } catch (err) {
+      if (isApiError(err, 'NotFound')) return true;
+      // As kubectl: not being allowed to look is no reason to fail the delete.
+      if (isApiError(err, 'Forbidden') || isApiError(err, 'MethodNotAllowed')) return true;
+      throw err;
+    }
+    if (Date.now() >= deadline) return false;
+    await sleep(WAIT_POLL_MS);
+  }
 }
 
 export function registerDeleteCommand(program: Command, ctx: CliContext): void {
@@ -42,7 +107,26 @@ export function registerDeleteCommand(program: Command, ctx: CliContext): void {
     )
     .option('--all', 'delete everything of the type in the project')
     .option('--ignore-not-found', 'treat "not found" as a successful delete')
+    .option(
+      '--grace-period <seconds>',
+      "seconds a pod gets to stop; -1 uses the pod's own, 0 only with --force",
+      '-1',
+    )
+    .option('--now', 'stop pods at once (a grace period of 1)')
+    .option(
+      '--force',
+      "with --grace-period=0 (its default): remove at once, without the node's confirmation",
+    )
+    .option(
+      '--wait [bool]',
+      'wait until the objects are gone (a pod: until its node has stopped it); --wait=false returns at once',
+      true,
+    )
+    .option('--timeout <duration>', 'give up waiting after this long (e.g. 60s); 0 waits on', '0s')
     .action(async (args: string[], opts: DeleteOptions) => {
+      const wait = parseWait(opts.wait);
+      const timeoutMs = parseDuration(opts.timeout);
+      const grace = resolveGracePeriod(opts, (text) => ctx.err(text));
       const namespace = await ctx.namespace(opts.namespace);
       const work: { def: AnyKindDefinition; name: string; namespace: string | undefined }[] = [];
       let client: ApiClient;
@@ -95,12 +179,34 @@ export function registerDeleteCommand(program: Command, ctx: CliContext): void {
           return;
         }
       }
-      for (const { def, name, namespace: ns } of work) {
+      const deleted: { target: (typeof work)[number]; uid: string | undefined }[] = [];
+      for (const target of work) {
+        const { def, name, namespace: ns } = target;
         try {
-          await client.delete(def, name, { namespace: ns });
-          ctx.out(`${resourceName(def)} "${name}" deleted`);
+          const answer = await client.delete(def, name, {
+            namespace: ns,
+            ...(grace >= 0 ? { gracePeriodSeconds: grace } : {}),
+          });
+          ctx.out(`${resourceName(def)} "${name}" ${grace === 0 ? 'force deleted' : 'deleted'}`);
+          deleted.push({ target, uid: (answer as ApiObject).metadata?.uid });
         } catch (err) {
           if (opts.ignoreNotFound && isApiError(err, 'NotFound')) continue;
+          ctx.reportError(err);
+        }
+      }
+      if (!wait) return;
+      // As kubectl: a pod is gone once its node has stopped it and confirmed.
+      const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY;
+      for (const { target, uid } of deleted) {
+        try {
+          if (!(await waitUntilGone(client, target, uid, deadline))) {
+            ctx.reportError(
+              new CliError(
+                `timed out waiting for the condition on ${target.def.plural}/${target.name}`,
+              ),
+            );
+          }
+        } catch (err) {
           ctx.reportError(err);
         }
       }

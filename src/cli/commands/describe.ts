@@ -7,6 +7,8 @@ import { CliError } from '../errors.js';
 import { parseTargets } from '../resources.js';
 import { checkSelection, fetchTargets } from './get.js';
 import type { AnyKindDefinition } from '../../api/index.js';
+import { buildKind } from '../../api/kinds/index.js';
+import type { Build } from '../../api/kinds/build.js';
 
 /** The events about an object: by involvedObject name, kind and namespace. Problems reading
  * them (e.g. no permission) are not the describe's failure: there are just no events. */
@@ -35,10 +37,24 @@ export async function eventsFor(
 
 /** A node's pods, for its Non-terminated Pods and Allocated resources; none when unreadable. */
 async function relatedTo(
+  ctx: CliContext,
   client: ApiClient,
   def: AnyKindDefinition,
   obj: ApiObject,
 ): Promise<Related> {
+  if (def.kind === 'BuildConfig') {
+    const server = (await ctx.config()).server;
+    try {
+      const labelSelector = `openshift.io/build-config.name=${obj.metadata.name ?? ''}`;
+      const namespace = obj.metadata.namespace;
+      return {
+        server,
+        builds: (await client.list<Build>(buildKind, { namespace, labelSelector })).items,
+      };
+    } catch {
+      return { server };
+    }
+  }
   if (def.kind !== 'Node') return {};
   try {
     const fieldSelector = `spec.nodeName=${obj.metadata.name ?? ''}`;
@@ -71,7 +87,7 @@ export function registerDescribeCommand(program: Command, ctx: CliContext): void
       const blocks: string[] = [];
       for (const { def, items } of groups) {
         for (const obj of items) {
-          const related = await relatedTo(client, def, obj);
+          const related = await relatedTo(ctx, client, def, obj);
           let text = describeObject(def, obj, ctx.io.now(), related);
           if (def.kind !== 'Event') {
             const events = await eventsFor(client, def, obj);

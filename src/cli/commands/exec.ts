@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { ExecConnection, TerminalSize } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
-import { parsePodArg, writeBytes } from './logs.js';
+import { parsePodArg } from './logs.js';
+import { writeBytes } from '../io.js';
 
 /** The parts of a terminal the CLI uses, when its stdin/stdout are one (process.stdin/stdout). */
 interface TtyIn {

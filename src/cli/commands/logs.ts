@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
-import { interruptSignal } from '../io.js';
+import { interruptSignal, writeBytes } from '../io.js';
 import { resolveKind } from '../resources.js';
+import { buildLogTarget, newestBuildName, streamBuildLog } from './builds.js';
 
 /** `web-1`, `pod/web-1`, `po/web-1`: the pod's name. Other kinds have no logs (yet). */
 export function parsePodArg(ctx: CliContext, arg: string, verb: string): string {
@@ -27,13 +28,37 @@ export function parseSince(value: string): number {
   return Math.max(1, seconds);
 }
 
-/** Writes bytes to a CLI output (the process's streams take them as they are; the CliIo type
- * names strings, and test doubles that append them turn bytes into text). */
-export function writeBytes(
-  out: { write(chunk: Uint8Array | string): unknown },
-  chunk: Uint8Array,
-): void {
-  out.write(chunk);
+function parseTail(value: string): number | undefined {
+  const tail = Number(value);
+  if (!Number.isInteger(tail) || tail < -1) {
+    throw new CliError(`invalid argument "${value}" for "--tail": a number of lines, or -1`);
+  }
+  return tail >= 0 ? tail : undefined;
+}
+
+async function buildLogs(
+  ctx: CliContext,
+  target: { kind: 'build' | 'buildconfig'; name: string },
+  opts: LogsOptions,
+): Promise<void> {
+  if (opts.previous) throw new CliError('--previous is not supported for builds');
+  const client = await ctx.client();
+  const namespace = await ctx.namespace(opts.namespace);
+  const name =
+    target.kind === 'build'
+      ? target.name
+      : await newestBuildName(client, ctx, namespace, target.name);
+  const { signal, release } = interruptSignal(ctx.io);
+  try {
+    await streamBuildLog(client, ctx, namespace, name, {
+      follow: opts.follow,
+      tailLines: parseTail(opts.tail),
+      timestamps: opts.timestamps,
+      signal,
+    });
+  } finally {
+    release();
+  }
 }
 
 interface LogsOptions {
@@ -50,7 +75,7 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
   program
     .command('logs')
     .description('Print the logs of a container in a pod')
-    .argument('<pod>', 'POD or pod/NAME')
+    .argument('<pod>', 'POD, pod/NAME, build/NAME or bc/NAME (its newest build)')
     .argument('[container]', 'the container (same as -c)')
     .option('-c, --container <name>', 'the container; needed when the pod has several')
     .option('-f, --follow', 'keep streaming new lines until the container stops or Ctrl-C')
@@ -60,16 +85,16 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
     .option('--since <duration>', 'only lines newer than this, like 30s, 5m or 2h')
     .option('-n, --namespace <namespace>', 'the project (default: the current project)')
     .action(async (podArg: string, containerArg: string | undefined, opts: LogsOptions) => {
+      const build = buildLogTarget(ctx, podArg);
+      if (build) {
+        await buildLogs(ctx, build, opts);
+        return;
+      }
       const name = parsePodArg(ctx, podArg, 'get the logs of');
       if (containerArg && opts.container && containerArg !== opts.container) {
         throw new CliError('only one of -c or an inline container name is allowed');
       }
-      const tail = Number(opts.tail);
-      if (!Number.isInteger(tail) || tail < -1) {
-        throw new CliError(
-          `invalid argument "${opts.tail}" for "--tail": a number of lines, or -1`,
-        );
-      }
+      const tail = parseTail(opts.tail);
       const sinceSeconds = opts.since === undefined ? undefined : parseSince(opts.since);
       const client = await ctx.client();
       const namespace = await ctx.namespace(opts.namespace);
@@ -79,7 +104,7 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
           container: opts.container ?? containerArg,
           follow: opts.follow,
           previous: opts.previous,
-          tailLines: tail >= 0 ? tail : undefined,
+          tailLines: tail,
           timestamps: opts.timestamps,
           sinceSeconds,
           signal,

@@ -40,17 +40,22 @@ export async function listRepositoryFiles(
   const context = checkContextDir(contextDir);
   const dir = await mkdtemp(join(tmpdir(), 'slipway-detect-'));
   try {
+    const env = gitEnvironment(process.env);
     const git = simpleGit({
       baseDir: dir,
       timeout: { block: CLONE_TIMEOUT_MS },
+      // Our own safe values for settings simple-git guards (it refuses them from callers
+      // unless allowed): no hooks at all, and no `ext::` remote helper.
       config: ['core.hooksPath=/dev/null', 'protocol.ext.allow=never'],
-    }).env({ ...process.env, GIT_TERMINAL_PROMPT: '0' });
+      unsafe: { allowUnsafeHooksPath: true, allowUnsafeProtocolOverride: true },
+      allowEnvironment: Object.keys(env),
+    }).env(env);
     const isCommit = ref !== undefined && /^[0-9a-f]{7,40}$/i.test(ref);
-    const options = ['--depth', '1', '--no-tags', '--template='];
+    const options = ['--depth', '1', '--no-tags'];
     if (ref !== undefined && !isCommit) options.push('--branch', ref);
     try {
       if (isCommit) {
-        await git.clone(uri, 'repo', ['--no-checkout', '--template=']);
+        await git.clone(uri, 'repo', ['--no-checkout']);
         await git.cwd(join(dir, 'repo')).checkout(['--quiet', ref, '--']);
       } else {
         await git.clone(uri, 'repo', options);
@@ -70,6 +75,18 @@ export async function listRepositoryFiles(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** What git may see of the user's environment: enough to find itself, the user's SSH agent and
+ * proxies; never an editor, pager or askpass (git must not prompt). */
+export function gitEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'SSH_AUTH_SOCK', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'];
+  const out: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', LANG: 'C' };
+  for (const key of keep) {
+    const value = env[key] ?? env[key.toLowerCase()];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
 }
 
 /** A URL with any password replaced, for messages. */

@@ -12,7 +12,16 @@ export interface CliTestMaster {
   close(): Promise<void>;
 }
 
-export async function startCliTestMaster(): Promise<CliTestMaster> {
+export interface CliTestMasterOptions {
+  /** Run the controllers (builds, scheduler); off by default so tests see only their events. */
+  controllers?: boolean;
+  /** The cluster registry builds push to (nothing needs to listen there for API tests). */
+  registry?: string;
+}
+
+export async function startCliTestMaster(
+  options: CliTestMasterOptions = {},
+): Promise<CliTestMaster> {
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-cli-master-'));
   const config = loadConfig(
     {},
@@ -22,8 +31,9 @@ export async function startCliTestMaster(): Promise<CliTestMaster> {
       storeUrl: 'memory://',
       compactionIntervalSeconds: 0,
       logLevel: 'silent',
-      // A bare API: no scheduler events among the ones these tests expect.
-      controllers: false,
+      // By default a bare API: no scheduler events among the ones these tests expect.
+      controllers: options.controllers ?? false,
+      registry: options.registry,
     },
   );
   const master = await startMaster(config, silentLogger());

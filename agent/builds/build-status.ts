@@ -1,0 +1,114 @@
+/**
+ * A build pod's status as the build controller reads it (docs/builds-contract.md): Pending with
+ * the container waiting in ContainerCreating, Running while the build runs, then Succeeded or
+ * Failed with the container terminated: exit code, the failure reason (`Completed` on success)
+ * and the BuildResult as JSON in `message`. Conditions and times as kubelet writes them. Pure.
+ */
+import type { ContainerState, Pod, PodCondition, PodStatus } from '../../src/api/kinds/pod.js';
+import type { BuildOutcome } from './types.js';
+
+export type BuildPodState =
+  | { phase: 'Pending' }
+  | { phase: 'Running'; startedAt: string }
+  | { phase: 'Done'; outcome: BuildOutcome };
+
+function condition(
+  old: readonly PodCondition[],
+  type: string,
+  status: PodCondition['status'],
+  now: string,
+  reason?: string,
+  message?: string,
+): PodCondition {
+  const prev = old.find((c) => c.type === type);
+  const c: PodCondition = {
+    type,
+    status,
+    lastProbeTime: null,
+    lastTransitionTime:
+      prev && prev.status === status && prev.lastTransitionTime ? prev.lastTransitionTime : now,
+  };
+  if (reason) c.reason = reason;
+  if (message) c.message = message;
+  return c;
+}
+
+export function buildPodStatus(
+  pod: Pod,
+  containerName: string,
+  image: string,
+  state: BuildPodState,
+  hostIP: string | undefined,
+  now: string,
+): PodStatus {
+  const old = pod.status ?? {};
+  const oldConditions = old.conditions ?? [];
+  let containerState: ContainerState;
+  let phase: NonNullable<PodStatus['phase']>;
+  if (state.phase === 'Pending') {
+    phase = 'Pending';
+    containerState = { waiting: { reason: 'ContainerCreating' } };
+  } else if (state.phase === 'Running') {
+    phase = 'Running';
+    containerState = { running: { startedAt: state.startedAt } };
+  } else {
+    const o = state.outcome;
+    phase = o.reason === 'Completed' ? 'Succeeded' : 'Failed';
+    containerState = {
+      terminated: {
+        exitCode: o.exitCode,
+        reason: o.reason,
+        message: JSON.stringify(o.result),
+        startedAt: o.startedAt,
+        finishedAt: o.finishedAt,
+      },
+    };
+  }
+  const running = phase === 'Running';
+  const completed = phase === 'Succeeded' || phase === 'Failed';
+  const notReady = (type: string): PodCondition =>
+    completed
+      ? condition(oldConditions, type, 'False', now, 'PodCompleted')
+      : condition(
+          oldConditions,
+          type,
+          'False',
+          now,
+          'ContainersNotReady',
+          `containers with unready status: [${containerName}]`,
+        );
+  const scheduled =
+    oldConditions.find((c) => c.type === 'PodScheduled' && c.status === 'True') ??
+    condition(oldConditions, 'PodScheduled', 'True', now);
+  const others = oldConditions.filter(
+    (c) => !['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].includes(c.type),
+  );
+  const status: PodStatus = {
+    phase,
+    conditions: [
+      condition(oldConditions, 'Initialized', 'True', now, completed ? 'PodCompleted' : undefined),
+      running ? condition(oldConditions, 'Ready', 'True', now) : notReady('Ready'),
+      running
+        ? condition(oldConditions, 'ContainersReady', 'True', now)
+        : notReady('ContainersReady'),
+      scheduled,
+      ...others,
+    ],
+    startTime: old.startTime ?? now,
+    containerStatuses: [
+      {
+        name: containerName,
+        state: containerState,
+        lastState: {},
+        ready: running,
+        started: running,
+        restartCount: 0,
+        image,
+        imageID: '',
+      },
+    ],
+  };
+  const ip = hostIP ?? old.hostIP;
+  if (ip) status.hostIP = ip;
+  return status;
+}

@@ -1,0 +1,138 @@
+/**
+ * The Docker strategy: the source's Dockerfile (`dockerfilePath`, default `Dockerfile`, inside
+ * the context directory and never through a symlink), the strategy's `from` in place of the
+ * last stage's FROM, `buildArgs`, `noCache`, `forcePull`, built by the engine from a tar of the
+ * context that never follows symlinks, its output streamed to the build log.
+ *
+ * Isolation: the engine runs the Dockerfile's RUN steps itself, as containers of its own, on
+ * the build network (so they cannot reach the node or the master either) with the build's
+ * memory and CPU limits, but with the engine's default capabilities and the Dockerfile's USER
+ * (root unless it says otherwise), without the pids limit or no-new-privileges of S2I
+ * containers. That is Docker's builder, not something the agent can restrict further.
+ */
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { checkContextDir } from '../../src/api/git-source.js';
+import { isRuntimeError } from '../docker/errors.js';
+import { buildLabels } from './build-labels.js';
+import type { BuildContext } from './context.js';
+import { replaceLastFrom } from './dockerfile.js';
+import { packTrees, pathInside, UnsafePathError } from './pack-tree.js';
+import { parseNumericUser } from './assemble-user.js';
+import type { BuiltImage } from './s2i-build.js';
+import { pullBuilder } from './s2i-build.js';
+import { buildEnvironment, dockerEnv } from './s2i-env.js';
+import type { FetchedSource } from './source.js';
+import { BuildFailure } from './types.js';
+
+export async function dockerBuild(ctx: BuildContext, source: FetchedSource): Promise<BuiltImage> {
+  const strategy = ctx.spec.build.spec.strategy.dockerStrategy ?? {};
+  const dockerfileRel = (strategy.dockerfilePath || 'Dockerfile').replace(/^\.?\/+/, '');
+  const causes = checkContextDir(dockerfileRel, 'spec.strategy.dockerStrategy.dockerfilePath');
+  if (causes.length > 0) {
+    throw new BuildFailure(
+      'GenericBuildFailed',
+      causes.map((c) => `${c.field}: ${c.message}`).join('; '),
+    );
+  }
+  let dockerfilePath: string;
+  try {
+    dockerfilePath = (await pathInside(source.contextDir, dockerfileRel, 'file'))!;
+  } catch (err) {
+    if (err instanceof UnsafePathError) {
+      throw new BuildFailure('GenericBuildFailed', `cannot use the Dockerfile: ${err.message}`);
+    }
+    throw err;
+  }
+  if (strategy.from) {
+    await pullBuilder(ctx, ctx.spec.image, strategy.forcePull ?? false);
+    const text = await readFile(dockerfilePath, 'utf8');
+    const replaced = replaceLastFrom(text, ctx.spec.image);
+    if (replaced === undefined) {
+      throw new BuildFailure('GenericBuildFailed', `${dockerfileRel} has no FROM instruction`);
+    }
+    await rm(dockerfilePath, { force: true });
+    await writeFile(dockerfilePath, replaced, { mode: 0o644, flag: 'wx' });
+    ctx.log.line(`Replaced the last FROM of ${dockerfileRel} with ${ctx.spec.image}`);
+  }
+  const { env: envEntries, skipped } = buildEnvironment({
+    buildName: ctx.spec.build.metadata.name!,
+    namespace: ctx.spec.namespace,
+    sourceUri: source.uri,
+    ref: source.ref,
+    commit: source.revision?.commit,
+    strategyEnv: strategy.env,
+  });
+  for (const name of skipped) {
+    ctx.log.line(
+      `Warning: environment variable ${name} is left out: only plain values are supported`,
+    );
+  }
+  const buildArgs: Record<string, string> = {};
+  for (const a of strategy.buildArgs ?? []) {
+    if (a.valueFrom !== undefined) {
+      ctx.log.line(
+        `Warning: build argument ${a.name} is left out: only plain values are supported`,
+      );
+      continue;
+    }
+    buildArgs[a.name] = a.value ?? '';
+  }
+  const labels = buildLabels({
+    buildName: ctx.spec.build.metadata.name!,
+    namespace: ctx.spec.namespace,
+    revision: source.revision,
+    ref: source.ref,
+    sourceUri: source.uri,
+    contextDir: source.contextDirName,
+  });
+  ctx.log.line(`Building ${relative(source.root, dockerfilePath) || dockerfileRel} ...`);
+  const env = dockerEnv(envEntries);
+  let imageId: string;
+  try {
+    imageId = await ctx.docker.buildImage(
+      packTrees([
+        {
+          dir: source.contextDir,
+          prefix: '',
+          ignore: (rel) => rel === '.git' || rel.startsWith('.git/'),
+        },
+      ]),
+      {
+        dockerfile: relative(source.contextDir, dockerfilePath),
+        buildArgs,
+        noCache: strategy.noCache ?? false,
+        pull: strategy.forcePull ?? false,
+        network: ctx.network.name,
+        labels,
+        memoryBytes: ctx.limits.memoryBytes,
+        cpuShares: ctx.limits.cpuShares,
+        cpuQuota: ctx.limits.nanoCpus
+          ? Math.max(1000, Math.round(ctx.limits.nanoCpus / 10_000))
+          : undefined,
+        signal: ctx.signal,
+      },
+      // eslint-disable-next-line no-control-regex
+      (text) => ctx.log.output(text.replace(/\u001b\[[0-9;]*m/g, '')),
+    );
+  } catch (err) {
+    ctx.log.flush();
+    if (ctx.signal.aborted) throw new BuildFailure('Cancelled', 'the build was cancelled');
+    if (isRuntimeError(err, 'EngineUnavailable')) throw err;
+    const message = (err as Error).message;
+    ctx.log.line(`error: ${message}`);
+    const reason = /out of memory|OOM|exit code: 137|returned a non-zero code: 137/i.test(message)
+      ? 'OutOfMemoryKilled'
+      : 'GenericBuildFailed';
+    throw new BuildFailure(reason, `the Docker build failed: ${message}`);
+  }
+  ctx.log.flush();
+  ctx.log.line(`Built image ${imageId.slice(0, 19)}`);
+  const info = await ctx.docker.imageInfo(imageId);
+  const imageUser = parseNumericUser(info?.user ?? '');
+  const user =
+    imageUser && imageUser.uid !== 0
+      ? `${imageUser.uid}:${imageUser.gid}`
+      : `${ctx.settings.defaultUid}:0`;
+  return { imageId, user, env };
+}

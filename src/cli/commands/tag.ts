@@ -1,0 +1,160 @@
+/**
+ * `tag SOURCE DEST...` and `tag -d DEST...`, as `oc tag` does them: a source stream tag is
+ * resolved to the image it points at now (`--alias` keeps following the tag instead); a source
+ * with a registry host, or `--source=docker`, is an external image. Each destination's spec tag
+ * is set through the ImageStreamTag resource, which creates the stream when needed.
+ */
+import type { Command } from 'commander';
+import { isApiError } from '../../api/index.js';
+import { imageStreamKind, imageStreamTagKind } from '../../api/kinds/index.js';
+import type { ImageStreamTag } from '../../api/kinds/image-stream-tag.js';
+import type { ApiClient } from '../../client/index.js';
+import type { CliContext } from '../context.js';
+import { CliError } from '../errors.js';
+import { parseImageStreamRef, type ImageStreamRef } from '../generate/source-arg.js';
+
+interface TagOptions {
+  namespace?: string;
+  delete?: boolean;
+  alias?: boolean;
+  source?: string;
+}
+
+type From = {
+  kind: 'DockerImage' | 'ImageStreamTag' | 'ImageStreamImage';
+  name: string;
+  namespace?: string;
+};
+
+function destination(arg: string): ImageStreamRef {
+  const ref = parseImageStreamRef(arg);
+  if (!ref || !arg.includes(':'))
+    throw new CliError(
+      `"${arg}": a destination must be an image stream tag, NAME:TAG or PROJECT/NAME:TAG`,
+    );
+  return ref;
+}
+
+async function resolveSource(
+  client: ApiClient,
+  namespace: string,
+  source: string,
+  opts: TagOptions,
+): Promise<{ from: From; shown: string }> {
+  const kind = opts.source?.toLowerCase();
+  if (kind !== undefined && !['docker', 'istag', 'imagestreamtag'].includes(kind))
+    throw new CliError(`--source "${opts.source}": must be docker or istag`);
+  const ref = kind === 'docker' ? undefined : parseImageStreamRef(source);
+  if (!ref) {
+    if (kind && kind !== 'docker') throw new CliError(`"${source}" is not an image stream tag`);
+    return { from: { kind: 'DockerImage', name: source }, shown: source };
+  }
+  const ns = ref.namespace ?? namespace;
+  const from = ref.namespace ? { namespace: ref.namespace } : {};
+  if (opts.alias) {
+    return {
+      from: { kind: 'ImageStreamTag', name: `${ref.name}:${ref.tag}`, ...from },
+      shown: `${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}:${ref.tag}`,
+    };
+  }
+  let istag: ImageStreamTag;
+  try {
+    istag = await client.get<ImageStreamTag>(imageStreamTagKind, `${ref.name}:${ref.tag}`, {
+      namespace: ns,
+    });
+  } catch (err) {
+    if (isApiError(err) && err.code === 404)
+      throw new CliError(`"${ns}/${ref.name}:${ref.tag}" has no image yet: nothing to tag`);
+    throw err;
+  }
+  const digest = istag.image.metadata.name;
+  return {
+    from: { kind: 'ImageStreamImage', name: `${ref.name}@${digest}`, ...from },
+    shown: `${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}@${digest}`,
+  };
+}
+
+export function registerTagCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('tag')
+    .description('Point image stream tags at an image or another tag; -d removes tags')
+    .argument('<args...>', 'SOURCE DEST [DEST...], or -d DEST [DEST...]')
+    .option('-n, --namespace <namespace>', 'the project (default: the current project)')
+    .option('-d, --delete', 'remove the given tags')
+    .option('--alias', 'follow the source tag instead of copying its current image')
+    .option('--source <kind>', 'what SOURCE is: docker (an image reference) or istag')
+    .action(async (args: string[], opts: TagOptions) => {
+      const client = await ctx.client();
+      const namespace = await ctx.namespace(opts.namespace);
+      if (opts.delete) {
+        for (const arg of args) {
+          const dest = destination(arg);
+          const ns = dest.namespace ?? namespace;
+          await client.delete(imageStreamTagKind, `${dest.name}:${dest.tag}`, { namespace: ns });
+          ctx.out(`Deleted tag ${ns}/${dest.name}:${dest.tag}.`);
+        }
+        return;
+      }
+      if (args.length < 2) throw new CliError('tag needs a SOURCE and at least one DEST');
+      const [source, ...dests] = args as [string, ...string[]];
+      const parsedDests = dests.map(destination);
+      const { from, shown } = await resolveSource(client, namespace, source, opts);
+      for (const dest of parsedDests) {
+        const ns = dest.namespace ?? namespace;
+        const name = `${dest.name}:${dest.tag}`;
+        const body = {
+          apiVersion: 'image.openshift.io/v1',
+          kind: 'ImageStreamTag',
+          metadata: { name, namespace: ns },
+          tag: { name: dest.tag, from },
+        } as unknown as ImageStreamTag;
+        await client.update(imageStreamTagKind, body, { namespace: ns });
+        ctx.out(`Tag ${name} set to ${shown}.`);
+      }
+    });
+}
+
+/**
+ * `import-image NAME[:TAG] --from=IMAGE [--confirm]`: records an external image in a stream
+ * tag. Slipway does not query the source registry; the tag's image is the reference as given,
+ * and pulls happen on the nodes.
+ */
+export function registerImportImageCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('import-image')
+    .description('Import an external image reference into an image stream tag')
+    .argument('<stream>', 'NAME[:TAG] of the image stream')
+    .option('-n, --namespace <namespace>', 'the project (default: the current project)')
+    .option('--from <image>', 'the image reference to import (default: the stream name)')
+    .option('--confirm', 'create the image stream if it does not exist')
+    .action(async (arg: string, opts: { namespace?: string; from?: string; confirm?: boolean }) => {
+      const ref = parseImageStreamRef(arg);
+      if (!ref || ref.namespace) throw new CliError(`"${arg}": expected NAME[:TAG]`);
+      const client = await ctx.client();
+      const namespace = await ctx.namespace(opts.namespace);
+      const name = `${ref.name}:${ref.tag}`;
+      if (!opts.confirm) {
+        const exists = await client
+          .get(imageStreamKind, ref.name, { namespace })
+          .then(() => true)
+          .catch((err: unknown) => {
+            if (isApiError(err) && err.code === 404) return false;
+            throw err;
+          });
+        if (!exists)
+          throw new CliError(
+            `image stream "${ref.name}" does not exist; pass --confirm to create it from ${opts.from ?? arg}`,
+          );
+      }
+      const image = opts.from ?? arg;
+      const body = {
+        apiVersion: 'image.openshift.io/v1',
+        kind: 'ImageStreamTag',
+        metadata: { name, namespace },
+        tag: { name: ref.tag, from: { kind: 'DockerImage', name: image } },
+      } as unknown as ImageStreamTag;
+      await client.update(imageStreamTagKind, body, { namespace });
+      ctx.out(`imagestream.image.openshift.io/${ref.name} imported`);
+      ctx.out(`Tag ${name} set to ${image}.`);
+    });
+}

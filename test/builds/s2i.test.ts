@@ -1,0 +1,306 @@
+// Source-to-Image builds on the real engine, driven through a real master and agent: the build
+// pod written as the build controller writes it, the agent's build runner, a real git server and
+// a real registry. The builder is our own (test/fixtures/builders/busybox-s2i), written to the
+// S2I protocol only.
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createPod,
+  podContainers,
+  podFor,
+  recordPod,
+  waitForPod,
+  type Cluster,
+} from '../agent/cluster.js';
+import { dockerClient } from '../support/docker.js';
+import { startGitServer, type GitServer } from '../support/git-server.js';
+import {
+  BUILDER_IMAGE,
+  buildLogText,
+  runBuildPod,
+  startBuildEnv,
+  type BuildEnv,
+} from './support.js';
+
+const docker = dockerClient();
+let env: BuildEnv;
+let cluster: Cluster;
+let git: GitServer;
+let siteCommit: string;
+
+const SITE = {
+  'index.html': '<h1>Hello from a Slipway build</h1>\n',
+  'about/index.html': 'about\n',
+  'secret-notes.txt': 'left out by .s2iignore\n',
+  '.s2iignore': '# not for the image\nsecret-notes.txt\n',
+  '.s2i/environment': '# build environment\nGREETING=from-s2i-environment\n',
+};
+
+function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: 5000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+      );
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
+beforeAll(async () => {
+  env = await startBuildEnv(docker);
+  cluster = env.cluster;
+  git = await startGitServer();
+  siteCommit = await git.createRepo('site', SITE, { message: 'A static site\n\nWith a body.' });
+});
+
+afterAll(async () => {
+  await git?.close();
+  await env?.close();
+});
+
+describe('S2I builds', () => {
+  let firstToken = '';
+  const output = (): string => `${env.registry.address}/${cluster.namespace}/site:latest`;
+
+  it('builds, pushes and runs an image from a git repository', async () => {
+    const recorder = await recordPod(cluster, 'site-1-build');
+    const started = Date.now();
+    const build = await runBuildPod(cluster, {
+      name: 'site-1',
+      git: { uri: git.repoUrl('site') },
+      output: output(),
+      incremental: true,
+      env: [{ name: 'STRATEGY_VAR', value: 'from-strategy' }],
+      postCommit: {
+        command: ['/bin/sh', '-c'],
+        args: ['test -f /opt/app-root/www/index.html && echo hook ok'],
+      },
+    });
+    const seconds = (Date.now() - started) / 1000;
+    await recorder.stop();
+    const log = await buildLogText(cluster, 'site-1-build');
+    expect(build.reason, log).toBe('Completed');
+    expect(build.exitCode).toBe(0);
+    expect(build.pod.status?.phase).toBe('Succeeded');
+    expect(build.result.outputImageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(build.result.outputDockerImageReference).toBe(
+      `${env.registry.address}/${cluster.namespace}/site@${build.result.outputImageDigest}`,
+    );
+    expect(build.result.revision).toMatchObject({
+      commit: siteCommit,
+      author: { name: 'Test Author', email: 'author@example.com' },
+      message: 'A static site\n\nWith a body.',
+    });
+    // Pending (ContainerCreating) -> Running -> Succeeded, as the build controller expects.
+    const phases = recorder.revisions.map((p) => p.status?.phase).filter((p) => p !== undefined);
+    expect([...new Set(phases)]).toEqual(['Pending', 'Running', 'Succeeded']);
+    expect(
+      recorder.revisions.find((p) => p.status?.phase === 'Pending')?.status?.containerStatuses?.[0]
+        ?.state.waiting?.reason,
+    ).toBe('ContainerCreating');
+
+    // The log tells the story.
+    expect(log).toContain(`Cloning "${git.repoUrl('site')}" ...`);
+    expect(log).toContain(`Commit:\t${siteCommit.slice(0, 7)} (A static site)`);
+    expect(log).toContain(
+      "Using assemble from the builder image's scripts URL (image:///usr/libexec/s2i)",
+    );
+    expect(log).toContain('Clean build will be performed');
+    expect(log).toContain('---> assemble as uid 1001 gid 0 in /opt/app-root');
+    expect(log).toContain('---> GREETING=from-s2i-environment');
+    expect(log).toContain(`---> build ${cluster.namespace}/site-1 commit ${siteCommit}`);
+    expect(log).toContain('hook ok');
+    expect(log).toMatch(/Pushed \d+\/\d+ layers, 100% complete/);
+    expect(log).toContain(
+      `Successfully pushed ${env.registry.address}/${cluster.namespace}/site@${build.result.outputImageDigest}`,
+    );
+    expect(log).toContain('Push successful');
+    expect(log).not.toContain('container-entrypoint: running'); // ENTRYPOINT overridden
+    expect(log).not.toMatch(/www: .*secret-notes\.txt/); // .s2iignore
+    expect(log).not.toMatch(/www: .*\.git$/m);
+    firstToken = /---> cache token ([0-9a-f]{16})/.exec(log)?.[1] ?? '';
+    expect(firstToken).not.toBe('');
+
+    // The committed image: CMD the run script, the builder's USER and ENTRYPOINT, the build env,
+    // the builder's labels and the build's.
+    const image = await docker.getImage(output()).inspect();
+    expect(image.Config.Cmd).toEqual(['/usr/libexec/s2i/run']);
+    expect(image.Config.Entrypoint).toEqual(['/usr/bin/container-entrypoint']);
+    expect(image.Config.User).toBe('1001');
+    expect(image.Config.Env).toEqual(
+      expect.arrayContaining([
+        'GREETING=from-s2i-environment',
+        'STRATEGY_VAR=from-strategy',
+        'OPENSHIFT_BUILD_NAME=site-1',
+        `OPENSHIFT_BUILD_NAMESPACE=${cluster.namespace}`,
+        `OPENSHIFT_BUILD_SOURCE=${git.repoUrl('site')}`,
+        `OPENSHIFT_BUILD_COMMIT=${siteCommit}`,
+      ]),
+    );
+    expect(image.Config.Labels).toMatchObject({
+      'io.openshift.s2i.destination': '/opt/s2i-dest',
+      'io.openshift.expose-services': '8080:http',
+      'io.openshift.build.image': BUILDER_IMAGE,
+      'io.openshift.build.commit.id': siteCommit,
+      'io.openshift.build.commit.author': 'Test Author <author@example.com>',
+      'io.openshift.build.commit.date': '2024-05-06T07:08:09+00:00',
+      'io.openshift.build.commit.message': 'A static site',
+      'io.openshift.build.source-location': git.repoUrl('site'),
+    });
+    // Docker merges a container's labels into a commit: the agent's own are emptied.
+    expect(image.Config.Labels?.['io.slipway.managed-by'] ?? '').toBe('');
+
+    // Nothing of the build is left in Docker.
+    expect(await podContainers(docker, build.pod.metadata.uid!)).toEqual([]);
+    // eslint-disable-next-line no-console
+    console.log(`S2I build (clean, incremental lookup, push): ${seconds.toFixed(1)} s`);
+
+    // The pushed image runs and answers: pulled from the registry by the agent.
+    await docker.getImage(output()).remove({ force: true });
+    await createPod(
+      cluster,
+      podFor(cluster, 'site-web', {
+        containers: [
+          {
+            name: 'web',
+            image: output(),
+            imagePullPolicy: 'Always',
+            ports: [{ containerPort: 8080 }],
+          },
+        ],
+      }),
+    );
+    const web = await waitForPod(
+      cluster,
+      'site-web',
+      (p) => p.status?.containerStatuses?.[0]?.state.running !== undefined,
+      60_000,
+    );
+    const ip = web.status?.podIP;
+    let answer: { status: number; body: string } | undefined;
+    for (let i = 0; i < 50 && !answer; i++) {
+      answer = await httpGet(`http://${ip}:8080/index.html`).catch(() => undefined);
+      if (!answer) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(answer?.status).toBe(200);
+    expect(answer?.body).toBe(SITE['index.html']);
+    const token = await httpGet(`http://${ip}:8080/token.txt`);
+    expect(token.body).toBe(firstToken);
+  });
+
+  it("reuses the previous image's artifacts in an incremental build", async () => {
+    await git.commit('site', { 'index.html': '<h1>Second version</h1>\n' });
+    const build = await runBuildPod(cluster, {
+      name: 'site-2',
+      git: { uri: git.repoUrl('site') },
+      output: output(),
+      incremental: true,
+    });
+    const log = await buildLogText(cluster, 'site-2-build');
+    expect(build.reason, log).toBe('Completed');
+    expect(log).toContain(`Existing image for tag ${output()} detected for incremental build`);
+    expect(log).toContain('save-artifacts: saving the cache');
+    expect(log).toMatch(/Restored \d+ artifact entries from the previous image/);
+    expect(log).toContain('---> Restoring build artifacts from /opt/s2i-dest/artifacts');
+    expect(log).toContain(`---> cache token ${firstToken}`);
+    expect(log).not.toContain('Clean build will be performed');
+  });
+
+  it('fails a build whose assemble fails: GenericBuildFailed, with the log', async () => {
+    const build = await runBuildPod(cluster, {
+      name: 'fails-1',
+      git: { uri: git.repoUrl('site') },
+      output: `${env.registry.address}/${cluster.namespace}/fails:latest`,
+      env: [{ name: 'FAIL_ASSEMBLE', value: 'on purpose' }],
+    });
+    const log = await buildLogText(cluster, 'fails-1-build');
+    expect(build.reason).toBe('GenericBuildFailed');
+    expect(build.exitCode).not.toBe(0);
+    expect(build.pod.status?.phase).toBe('Failed');
+    expect(build.result.message).toBe('assemble exited with code 3; see the build log');
+    expect(log).toContain('---> assemble fails on purpose: on purpose');
+    expect(log).toContain('error: assemble exited with code 3; see the build log');
+    expect(log).not.toContain('Pushing image');
+    expect(await podContainers(docker, build.pod.metadata.uid!)).toEqual([]);
+  });
+
+  it('fails a build whose repository cannot be fetched: FetchSourceFailed', async () => {
+    const build = await runBuildPod(cluster, {
+      name: 'nogit-1',
+      git: { uri: `${git.url}/does-not-exist.git` },
+      output: `${env.registry.address}/${cluster.namespace}/nogit:latest`,
+    });
+    expect(build.reason).toBe('FetchSourceFailed');
+    expect(build.result.message).toMatch(/^failed to fetch ".*does-not-exist\.git": /);
+    const log = await buildLogText(cluster, 'nogit-1-build');
+    expect(log).toContain(`Cloning "${git.url}/does-not-exist.git" ...`);
+    expect(log).toMatch(/error: failed to fetch/);
+  });
+
+  it('fails a build whose builder image cannot be pulled: PullBuilderImageFailed', async () => {
+    const missing = `${env.registry.address}/nowhere/builder:1`;
+    const build = await runBuildPod(cluster, {
+      name: 'nobuilder-1',
+      git: { uri: git.repoUrl('site') },
+      image: missing,
+      output: `${env.registry.address}/${cluster.namespace}/nobuilder:latest`,
+    });
+    expect(build.reason).toBe('PullBuilderImageFailed');
+    expect(build.result.message).toContain(`Failed to pull builder image ${missing}`);
+    const log = await buildLogText(cluster, 'nobuilder-1-build');
+    expect(log).toContain(`Pulling image ${missing} ...`);
+  });
+
+  it('does not push an image whose post-commit hook fails: PostCommitHookFailed', async () => {
+    const target = `${env.registry.address}/${cluster.namespace}/hooked:latest`;
+    const build = await runBuildPod(cluster, {
+      name: 'hook-1',
+      git: { uri: git.repoUrl('site') },
+      output: target,
+      postCommit: { script: 'echo "checking the image"; test -f /opt/app-root/www/missing.html' },
+    });
+    const log = await buildLogText(cluster, 'hook-1-build');
+    expect(build.reason, log).toBe('PostCommitHookFailed');
+    expect(build.result.message).toBe('the post-commit hook exited with code 1');
+    expect(log).toContain('Running post commit hook ...');
+    expect(log).toContain('checking the image');
+    expect(log).not.toContain('Pushing image');
+    const manifest = await fetch(
+      `http://${env.registry.address}/v2/${cluster.namespace}/hooked/manifests/latest`,
+    );
+    expect(manifest.status).toBe(404);
+    expect(
+      await docker
+        .getImage(target)
+        .inspect()
+        .catch(() => undefined),
+    ).toBeUndefined();
+  });
+
+  it('fails a build whose push fails: PushImageToRegistryFailed', async () => {
+    const build = await runBuildPod(cluster, {
+      name: 'nopush-1',
+      git: { uri: git.repoUrl('site') },
+      output: '127.0.0.1:1/nowhere/site:latest',
+    });
+    const log = await buildLogText(cluster, 'nopush-1-build');
+    expect(build.reason, log).toBe('PushImageToRegistryFailed');
+    expect(build.result.message).toMatch(
+      /^Failed to push image 127\.0\.0\.1:1\/nowhere\/site:latest: /,
+    );
+    expect(log).toContain('Pushing image 127.0.0.1:1/nowhere/site:latest ...');
+    expect(log).not.toContain('Push successful');
+    // The image that could not be pushed is not left behind either.
+    expect(
+      await docker
+        .getImage('127.0.0.1:1/nowhere/site:latest')
+        .inspect()
+        .catch(() => undefined),
+    ).toBeUndefined();
+  });
+});

@@ -1,0 +1,138 @@
+// `slipway up` runs the cluster registry as users see it: the registry line of `up`, the builder
+// images pushed to it in the background as openshift/NAME:VERSION and :latest, `down` leaving
+// it running (as it leaves pods running), and the next `up` adopting it unchanged.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PlatformEngine } from '../../agent/docker/platform-engine.js';
+import { ensureBuilderImages } from '../../agent/platform/builder-images.js';
+import { platformPaths } from '../../agent/platform/paths.js';
+import { registryContainerName } from '../../agent/platform/registry.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { assertAgentBuilt, eventually } from '../agent/cluster.js';
+import { cleanupRun } from '../agent/support.js';
+import { slipway } from '../cli/support/slipway.js';
+import {
+  assertDockerAvailable,
+  dockerClient,
+  ensureImage,
+  newTestRun,
+  TEST_LABEL,
+  TEST_RUN_LABEL,
+} from '../support/docker.js';
+
+const docker = dockerClient();
+const run = newTestRun();
+let home: string;
+let dataDir: string;
+let env: Record<string, string>;
+
+async function up(): Promise<string> {
+  // Any free port for the registry: 5000 may belong to a Slipway already running here.
+  const res = await slipway(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0'], {
+    env,
+    timeoutMs: 120_000,
+  });
+  if (res.code !== 0) throw new Error(`slipway up failed: ${res.stderr}`);
+  expect(res.stderr).toBe('');
+  return res.stdout;
+}
+
+async function down(): Promise<void> {
+  const res = await slipway(['down'], { env, timeoutMs: 30_000 });
+  expect(res.stdout).toMatch(/^Slipway stopped/);
+}
+
+function registryLine(stdout: string): string {
+  const m = /^ {2}registry {5}(127\.0\.0\.1:\d+) \(container (\S+), data in (\S+)\)$/m.exec(stdout);
+  if (!m) throw new Error(`no registry line in:\n${stdout}`);
+  return m[1]!;
+}
+
+beforeAll(async () => {
+  assertAgentBuilt();
+  await assertDockerAvailable(docker);
+  await ensureImage('pause');
+  // So that `up` does not spend minutes building them inside its own time limit.
+  await ensureBuilderImages(new PlatformEngine(docker), {
+    paths: platformPaths(),
+    logger: silentLogger(),
+  });
+  home = await mkdtemp(join(tmpdir(), 'slipway-up-registry-'));
+  dataDir = join(home, '.slipway', 'data');
+  env = {
+    HOME: home,
+    SLIPWAY_AGENT_NODE_NAME: `platform-${run.runId}`,
+    SLIPWAY_AGENT_LABELS: `${TEST_LABEL}=1,${TEST_RUN_LABEL}=${run.runId}`,
+  };
+}, 600_000);
+
+afterAll(async () => {
+  if (!home) return;
+  await slipway(['down'], { env, timeoutMs: 30_000 }).catch(() => undefined);
+  await docker
+    .getContainer(registryContainerName(dataDir))
+    .remove({ force: true })
+    .catch(() => undefined);
+  await cleanupRun(docker, run.runId);
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('slipway up and the registry', () => {
+  it('starts the registry, pushes the builder images to it, and adopts it after down and up', async () => {
+    const first = await up();
+    const address = registryLine(first);
+    expect(first).toContain(
+      `  registry     ${address} (container ${registryContainerName(dataDir)}, data in ${join(dataDir, 'registry')})`,
+    );
+    const container = docker.getContainer(registryContainerName(dataDir));
+    const started = (await container.inspect()).State.StartedAt;
+
+    // The server pushes the builder images in the background once it is up.
+    const log = join(dataDir, 'slipway.log');
+    const line = await eventually(
+      async () =>
+        (await readFile(log, 'utf8'))
+          .split('\n')
+          .find((l) => l.includes('builder images are in the registry')),
+      90_000,
+      'the builder images to be pushed',
+    );
+    const pushed = JSON.parse(line) as {
+      builders: { name: string; tags: { tag: string; dockerImageReference: string }[] }[];
+    };
+    expect(pushed.builders.map((b) => [b.name, b.tags.map((t) => t.tag)])).toEqual([
+      ['nodejs', ['18', 'latest']],
+      ['python', ['3.11', 'latest']],
+      ['static', ['1.35', 'latest']],
+    ]);
+    for (const b of pushed.builders) {
+      for (const t of b.tags) {
+        expect(t.dockerImageReference).toMatch(
+          new RegExp(`^${address.replace(/\./g, '\\.')}/openshift/${b.name}@sha256:[0-9a-f]{64}$`),
+        );
+        const digest = t.dockerImageReference.split('@')[1];
+        const res = await fetch(`http://${address}/v2/openshift/${b.name}/manifests/${t.tag}`, {
+          method: 'HEAD',
+          headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+        });
+        expect(res.headers.get('docker-content-digest')).toBe(digest);
+      }
+    }
+
+    // down leaves the registry running, as it leaves pods running.
+    await down();
+    const afterDown = await container.inspect();
+    expect(afterDown.State.Running).toBe(true);
+    expect((await fetch(`http://${address}/v2/`)).status).toBe(200);
+
+    // The next up adopts it: same address, same container, never restarted.
+    const second = await up();
+    expect(registryLine(second)).toBe(address);
+    const adopted = await container.inspect();
+    expect(adopted.Id).toBe(afterDown.Id);
+    expect(adopted.State.StartedAt).toBe(started);
+    await down();
+  });
+});

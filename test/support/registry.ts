@@ -1,0 +1,89 @@
+// A real Docker Distribution registry for tests: Debian's `docker-registry` (the same software
+// as the registry:2 image) serving from a temporary directory on 127.0.0.1, which dockerd may
+// push to without an insecure-registry setting. Killed by its PID and removed by close().
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestRegistry {
+  /** `127.0.0.1:PORT` */
+  address: string;
+  close(): Promise<void>;
+}
+
+const BINARY = '/usr/bin/docker-registry';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRegistry(): Promise<TestRegistry> {
+  if (!existsSync(BINARY)) {
+    throw new Error(
+      `${BINARY} is missing: the build tests push to a local registry (apt-get install docker-registry)`,
+    );
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'slipway-registry-'));
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  const config = join(dir, 'config.yml');
+  await writeFile(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'data')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: ${address}`,
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn(BINARY, ['serve', config], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
+    try {
+      const res = await fetch(`http://${address}/v2/`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`docker-registry did not answer on ${address}: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    address,
+    async close() {
+      if (child.exitCode === null && child.pid !== undefined) {
+        const exited = new Promise((r) => child.once('exit', r));
+        process.kill(child.pid, 'SIGKILL');
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
