@@ -5,7 +5,9 @@
  */
 import { runCli, createProgram } from '../src/cli/index.js';
 import { registerServerCommands } from './server-commands.js';
+import { registerRouterCommand } from './router-command.js';
 
 const program = createProgram();
 registerServerCommands(program);
+registerRouterCommand(program);
 process.exitCode = await runCli(process.argv.slice(2), undefined, program);

@@ -29,6 +29,8 @@ export interface RunningMaster {
   adminToken: string;
   /** Bearer token of user `system:node-bootstrap`, for agents joining the cluster. */
   joinToken: string;
+  /** Bearer token of `system:controller-manager` (tests that play a controller use it). */
+  controllerToken: string;
   /** Stops the controllers, then stops accepting, ends watches, waits for requests in flight
    * (bounded), closes the store. */
   close(): Promise<void>;
@@ -220,6 +222,7 @@ export async function startMaster(
       url,
       adminToken: tokens.adminToken,
       joinToken: tokens.joinToken,
+      controllerToken: tokens.controllerManagerToken,
       close: () => (closing ??= shutdown()),
     };
   } catch (err) {

@@ -5,8 +5,8 @@
 #
 # Idempotent. If `docker info` already answers, nothing happens. Otherwise, on a Debian/Ubuntu
 # host running as root, installs what is missing (docker.io, plus debootstrap and busybox-static
-# for scripts/base-image.sh) and starts dockerd in the background without systemd. Anywhere else
-# it prints what to do and exits non-zero.
+# for scripts/base-image.sh and openssh-server for the tests' SSH git server) and starts dockerd
+# in the background without systemd. Anywhere else it prints what to do and exits non-zero.
 #
 # Environment:
 #   SLIPWAY_DOCKERD_LOG      dockerd log file (default /var/log/slipway-dockerd.log)
@@ -29,6 +29,7 @@ missing_packages() {
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v docker >/dev/null 2>&1 || missing+=(docker.io)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  [[ -x /usr/sbin/sshd && -x /usr/bin/ssh-keygen ]] || missing+=(openssh-server openssh-client)
   [[ $(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null || true) == *'ok installed'* ]] ||
     missing+=(busybox-static)
   printf '%s\n' "${missing[@]}" | sort -u | grep -v '^$' || true

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LogLine } from '../docker/streams.js';
-import { BuildLogWriter, nanoTimestamp, readBuildLog, Redactor } from './build-log.js';
+import {
+  BuildLogWriter,
+  LOG_TAIL_LINES,
+  LOG_TAIL_MAX_BYTES,
+  nanoTimestamp,
+  readBuildLog,
+  Redactor,
+} from './build-log.js';
 
 let dirs: string[] = [];
 afterEach(async () => {
@@ -34,6 +41,23 @@ describe('Redactor', () => {
 });
 
 describe('the build log', () => {
+  it('keeps its last lines, redacted and bounded, for a failed build to report', async () => {
+    const r = new Redactor();
+    r.add('s3cret-value');
+    const log = new BuildLogWriter(await logFile(), r);
+    for (let i = 1; i <= LOG_TAIL_LINES + 5; i += 1) log.line(`line ${i}`);
+    log.output('npm ERR! 404 s3cret-value\npartial');
+    log.flush();
+    const tail = log.tail().split('\n');
+    expect(tail).toHaveLength(LOG_TAIL_LINES);
+    expect(tail.slice(-3)).toEqual([`line ${LOG_TAIL_LINES + 5}`, 'npm ERR! 404 *****', 'partial']);
+    log.line('x'.repeat(LOG_TAIL_MAX_BYTES + 10));
+    expect(log.tail()).toBe('x'.repeat(LOG_TAIL_MAX_BYTES));
+    log.line('short');
+    expect(log.tail()).toBe('short');
+    await log.close();
+  });
+
   it('writes timestamped, redacted lines and reads them back with tail and timestamps', async () => {
     const path = await logFile();
     const r = new Redactor();

@@ -19,6 +19,10 @@ export const REDACTED = '*****';
 /** Default cap on a build log's size; beyond it lines are dropped (and that is said once). */
 export const BUILD_LOG_MAX_BYTES = 64 * 1024 * 1024;
 
+/** The log's tail a failed build reports (OpenShift's `status.logSnippet`): lines and bytes. */
+export const LOG_TAIL_LINES = 20;
+export const LOG_TAIL_MAX_BYTES = 2048;
+
 /** Replaces secret values and URL credentials in text. */
 export class Redactor {
   readonly #values = new Set<string>();
@@ -50,6 +54,8 @@ export class BuildLogWriter {
   #truncated = false;
   #partial = '';
   #closed = false;
+  /** The last lines, redacted, also those dropped from a log that reached its size limit. */
+  readonly #recent: string[] = [];
 
   constructor(path: string, redactor: Redactor, maxBytes = BUILD_LOG_MAX_BYTES) {
     // Opened at once, so the log exists (and can be served) from the moment the build begins.
@@ -85,7 +91,10 @@ export class BuildLogWriter {
 
   #write(text: string): void {
     if (this.#closed) return;
-    const line = `${nanoTimestamp(new Date())} ${this.#redactor.redact(text)}\n`;
+    const redacted = this.#redactor.redact(text);
+    this.#recent.push(redacted);
+    if (this.#recent.length > LOG_TAIL_LINES) this.#recent.shift();
+    const line = `${nanoTimestamp(new Date())} ${redacted}\n`;
     if (this.#written + line.length > this.#maxBytes) {
       if (!this.#truncated) {
         this.#truncated = true;
@@ -97,6 +106,27 @@ export class BuildLogWriter {
     }
     this.#written += line.length;
     this.#out.write(line);
+  }
+
+  /**
+   * The last lines written (without timestamps): at most LOG_TAIL_LINES, and LOG_TAIL_MAX_BYTES
+   * from the end.
+   */
+  tail(): string {
+    const lines = [...this.#recent];
+    let text = lines.join('\n');
+    while (lines.length > 1 && Buffer.byteLength(text) > LOG_TAIL_MAX_BYTES) {
+      lines.shift();
+      text = lines.join('\n');
+    }
+    const bytes = Buffer.from(text);
+    // One line longer than the limit: its end, on a character boundary.
+    return bytes.length > LOG_TAIL_MAX_BYTES
+      ? bytes
+          .subarray(bytes.length - LOG_TAIL_MAX_BYTES)
+          .toString('utf8')
+          .replace(/^\uFFFD+/, '')
+      : text;
   }
 
   async close(): Promise<void> {

@@ -4,34 +4,14 @@
  * Failed with the container terminated: exit code, the failure reason (`Completed` on success)
  * and the BuildResult as JSON in `message`. Conditions and times as kubelet writes them. Pure.
  */
-import type { ContainerState, Pod, PodCondition, PodStatus } from '../../src/api/kinds/pod.js';
+import type { ContainerState, Pod, PodStatus } from '../../src/api/kinds/pod.js';
+import { condition, podConditions } from '../pods/status.js';
 import type { BuildOutcome } from './types.js';
 
 export type BuildPodState =
   | { phase: 'Pending' }
   | { phase: 'Running'; startedAt: string }
   | { phase: 'Done'; outcome: BuildOutcome };
-
-function condition(
-  old: readonly PodCondition[],
-  type: string,
-  status: PodCondition['status'],
-  now: string,
-  reason?: string,
-  message?: string,
-): PodCondition {
-  const prev = old.find((c) => c.type === type);
-  const c: PodCondition = {
-    type,
-    status,
-    lastProbeTime: null,
-    lastTransitionTime:
-      prev && prev.status === status && prev.lastTransitionTime ? prev.lastTransitionTime : now,
-  };
-  if (reason) c.reason = reason;
-  if (message) c.message = message;
-  return c;
-}
 
 export function buildPodStatus(
   pod: Pod,
@@ -66,34 +46,21 @@ export function buildPodStatus(
   }
   const running = phase === 'Running';
   const completed = phase === 'Succeeded' || phase === 'Failed';
-  const notReady = (type: string): PodCondition =>
-    completed
-      ? condition(oldConditions, type, 'False', now, 'PodCompleted')
-      : condition(
-          oldConditions,
-          type,
-          'False',
-          now,
-          'ContainersNotReady',
-          `containers with unready status: [${containerName}]`,
-        );
-  const scheduled =
-    oldConditions.find((c) => c.type === 'PodScheduled' && c.status === 'True') ??
-    condition(oldConditions, 'PodScheduled', 'True', now);
-  const others = oldConditions.filter(
-    (c) => !['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].includes(c.type),
+  const initialized = condition(
+    oldConditions,
+    'Initialized',
+    'True',
+    now,
+    completed ? 'PodCompleted' : undefined,
   );
   const status: PodStatus = {
     phase,
-    conditions: [
-      condition(oldConditions, 'Initialized', 'True', now, completed ? 'PodCompleted' : undefined),
-      running ? condition(oldConditions, 'Ready', 'True', now) : notReady('Ready'),
-      running
-        ? condition(oldConditions, 'ContainersReady', 'True', now)
-        : notReady('ContainersReady'),
-      scheduled,
-      ...others,
-    ],
+    conditions: podConditions(oldConditions, now, {
+      initialized,
+      ready: running,
+      completed,
+      unready: [containerName],
+    }),
     startTime: old.startTime ?? now,
     containerStatuses: [
       {

@@ -93,14 +93,21 @@ function formatBytes(n: number): string {
   return `${Math.ceil(n / 1024)} KiB`;
 }
 
-/** git's message without its noise: the `fatal:`/`error:` lines, or the last line. */
+/**
+ * ssh's own words for why it could not connect or log in: git's `fatal:` line after them only
+ * says it "Could not read from remote repository".
+ */
+const SSH_CAUSE =
+  /^(ssh: |Host key verification failed|Host key for .* has changed|No \S+ host key is known for|\S+: Permission denied \()/i;
+
+/** git's message without its noise: `fatal:`/`error:` lines and ssh's cause, or the last line. */
 export function gitErrorSummary(err: unknown): string {
   const text = redactCredentials((err as Error)?.message ?? String(err));
   const lines = text
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '');
-  const important = lines.filter((l) => /^(fatal|error|remote):/i.test(l));
+  const important = lines.filter((l) => /^(fatal|error|remote):/i.test(l) || SSH_CAUSE.test(l));
   const chosen = important.length > 0 ? important : lines.slice(-1);
   return chosen.join('; ').slice(0, 1000) || 'git failed';
 }

@@ -26,4 +26,13 @@ describe('push progress lines', () => {
     expect(lines.at(-1)).toBe('Pushed 2/2 layers, 100% complete');
     expect(p.update({ status: 'The push refers to repository [x]' })).toBeUndefined();
   });
+
+  it('counts layers the registry mounts from another repository as pushed', () => {
+    const p = new PushProgressLines(() => 0);
+    p.update({ id: 'aaaaaaaaaaaa', status: 'Preparing' });
+    p.update({ id: 'bbbbbbbbbbbb', status: 'Preparing' });
+    p.update({ id: 'aaaaaaaaaaaa', status: 'Mounted from openshift/nodejs' });
+    p.update({ id: 'bbbbbbbbbbbb', status: 'Pushed' });
+    expect(p.line()).toBe('Pushed 2/2 layers, 100% complete');
+  });
 });

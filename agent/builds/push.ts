@@ -35,7 +35,8 @@ export class PushProgressLines {
     if (
       p.status === 'Pushed' ||
       p.status === 'Layer already exists' ||
-      p.status === 'Mounted from'
+      // `Mounted from NS/NAME`: the layer is in another repository of the same registry.
+      p.status.startsWith('Mounted from ')
     ) {
       layer.done = true;
     } else if (p.status === 'Pushing') {

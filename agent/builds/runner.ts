@@ -168,6 +168,9 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
       ? `Build complete in ${seconds}s`
       : `Build failed (${reason}) after ${seconds}s`,
   );
+  buildLog.flush();
+  // A failed build says how it ended without anyone reading the log (`describe build`).
+  if (reason !== 'Completed' && reason !== 'Cancelled') result.logSnippet = buildLog.tail();
   await buildLog.close();
   const outcome: BuildOutcome = {
     reason,

@@ -10,15 +10,18 @@ import type Docker from 'dockerode';
 import type { Logger } from '../../src/util/logger.js';
 import { checkCreateSpec } from '../pods/plan.js';
 import type { NamedCreateSpec } from '../pods/docker-spec.js';
-import { engineMessage, isRuntimeError, mapDockerError, RuntimeError } from './errors.js';
+import { callDocker, isRuntimeError, mapDockerError, RuntimeError } from './errors.js';
 import {
   ensureImage,
   inspectImage,
   lookupImage,
+  splitImageRef,
+  startPush,
   type EnsureImageOptions,
   type ImageInfo,
-  type RegistryAuth,
+  type PushOptions,
 } from './images.js';
+import { openProgress, progressHandler, readProgress, type PullProgress } from './progress.js';
 import {
   containerDockerName,
   isOwned,
@@ -28,7 +31,7 @@ import {
   podLabels,
   type PodRef,
 } from './labels.js';
-import { FrameParser, jsonLines, type StdStream } from './streams.js';
+import { FrameParser, type StdStream } from './streams.js';
 
 export type { ImageInfo, PullProgress, RegistryAuth } from './images.js';
 
@@ -86,12 +89,8 @@ export interface PathStat {
   linkTarget: string;
 }
 
-export interface PushProgress {
-  id?: string;
-  status: string;
-  current?: number;
-  total?: number;
-}
+/** A push's progress: one message of the engine's stream. */
+export type PushProgress = PullProgress;
 
 export interface BuildImageOptions {
   /** Repository:tag of the result (untagged when absent). */
@@ -127,14 +126,14 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** `repo:tag` split at the last colon after the last slash (`127.0.0.1:5000/ns/is:tag`). */
+/**
+ * `repo:tag` split at the last colon after the last slash (`127.0.0.1:5000/ns/is:tag`); a
+ * digest reference is its repository with no tag.
+ */
 export function splitReference(ref: string): { repo: string; tag: string } {
   const at = ref.indexOf('@');
   if (at !== -1) return { repo: ref.slice(0, at), tag: '' };
-  const slash = ref.lastIndexOf('/');
-  const colon = ref.lastIndexOf(':');
-  if (colon > slash) return { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) };
-  return { repo: ref, tag: 'latest' };
+  return splitImageRef(ref);
 }
 
 export class BuildEngine {
@@ -191,7 +190,7 @@ export class BuildEngine {
 
   async tagImage(image: string, ref: string): Promise<void> {
     const { repo, tag } = splitReference(ref);
-    await this.#call(
+    await callDocker(
       `tag ${image} as ${ref}`,
       () => this.#docker.getImage(image).tag({ repo, tag }),
       'image',
@@ -213,61 +212,20 @@ export class BuildEngine {
    * Pushes `ref` (REGISTRY/REPO:TAG) and returns the manifest digest the registry reported.
    * ImagePushFailed with the registry's words on any failure.
    */
-  async push(
-    ref: string,
-    options: {
-      auth?: RegistryAuth | undefined;
-      onProgress?: (p: PushProgress) => void;
-      signal?: AbortSignal | undefined;
-    } = {},
-  ): Promise<{ digest: string }> {
-    const { repo, tag } = splitReference(ref);
+  async push(ref: string, options: PushOptions = {}): Promise<{ digest: string }> {
     const op = `push ${ref}`;
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = await this.#docker.getImage(repo).push({
-        tag,
-        // The engine wants the header even for registries without authentication.
-        authconfig: options.auth ?? {},
-        ...(options.signal ? { abortSignal: options.signal } : {}),
-      } as Docker.ImagePushOptions);
-    } catch (err) {
-      const mapped = mapDockerError(err, { op, kind: 'image' });
-      if (mapped.code === 'EngineUnavailable') throw mapped;
-      throw new RuntimeError('ImagePushFailed', `${op}: ${engineMessage(err)}`, { cause: err });
-    }
+    const code = 'ImagePushFailed';
+    const stream = await startPush(this.#docker, splitReference(ref), options, { op });
+    const progress = progressHandler(options.onProgress);
     let digest: string | undefined;
-    try {
-      for await (const raw of jsonLines(stream)) {
-        const msg = raw as {
-          error?: string;
-          errorDetail?: { message?: string };
-          status?: string;
-          id?: string;
-          progressDetail?: { current?: number; total?: number };
-          aux?: { Digest?: string };
-        };
-        if (msg.error || msg.errorDetail?.message) {
-          throw new RuntimeError(
-            'ImagePushFailed',
-            `${op}: ${msg.error ?? msg.errorDetail?.message}`,
-          );
-        }
+    await readProgress(stream, {
+      op,
+      code,
+      onMessage: (msg) => {
         if (msg.aux?.Digest) digest = msg.aux.Digest;
-        if (options.onProgress && msg.status) {
-          const p: PushProgress = { status: msg.status };
-          if (msg.id) p.id = msg.id;
-          if (msg.progressDetail?.current !== undefined) p.current = msg.progressDetail.current;
-          if (msg.progressDetail?.total !== undefined) p.total = msg.progressDetail.total;
-          options.onProgress(p);
-        }
-      }
-    } catch (err) {
-      if (isRuntimeError(err)) throw err;
-      throw new RuntimeError('ImagePushFailed', `${op}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+        progress?.(msg);
+      },
+    });
     if (!digest) throw new RuntimeError('ImagePushFailed', `${op}: the registry sent no digest`);
     return { digest };
   }
@@ -283,6 +241,7 @@ export class BuildEngine {
     onMessage: (text: string) => void,
   ): Promise<string> {
     const op = `build ${options.tag ?? 'image'}`;
+    const code = 'ImageBuildFailed';
     const query: Record<string, unknown> = {
       ...(options.tag ? { t: options.tag } : {}),
       dockerfile: options.dockerfile,
@@ -303,44 +262,28 @@ export class BuildEngine {
       query.cpuperiod = 100_000;
       query.cpuquota = options.cpuQuota;
     }
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = await this.#docker.buildImage(context, {
-        ...query,
-        ...(options.signal ? { abortSignal: options.signal } : {}),
-      } as Docker.ImageBuildOptions);
-    } catch (err) {
-      const mapped = mapDockerError(err, { op });
-      if (mapped.code === 'EngineUnavailable') throw mapped;
-      throw new RuntimeError('ImageBuildFailed', `${op}: ${engineMessage(err)}`, { cause: err });
-    }
+    const stream = await openProgress(
+      () =>
+        this.#docker.buildImage(context, {
+          ...query,
+          ...(options.signal ? { abortSignal: options.signal } : {}),
+        } as Docker.ImageBuildOptions),
+      { op, code },
+    );
     let imageId: string | undefined;
-    try {
-      for await (const raw of jsonLines(stream)) {
-        const msg = raw as {
-          stream?: string;
-          status?: string;
-          progress?: string;
-          id?: string;
-          error?: string;
-          errorDetail?: { message?: string };
-          aux?: { ID?: string };
-        };
-        if (msg.error || msg.errorDetail?.message) {
-          throw new RuntimeError('ImageBuildFailed', msg.error ?? msg.errorDetail?.message ?? '');
-        }
+    await readProgress(stream, {
+      op,
+      code,
+      // The builder's own words: the build log says which step failed.
+      errorText: (error) => error,
+      timeoutSignal: options.signal,
+      onMessage: (msg) => {
         if (msg.aux?.ID) imageId = msg.aux.ID;
         if (msg.stream) onMessage(msg.stream);
         else if (msg.status && !msg.progress)
           onMessage(`${msg.id ? `${msg.id}: ` : ''}${msg.status}\n`);
-      }
-    } catch (err) {
-      if (isRuntimeError(err)) throw err;
-      if (options.signal?.aborted) throw new RuntimeError('Timeout', `${op}: aborted`);
-      throw new RuntimeError('ImageBuildFailed', `${op}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+      },
+    });
     if (!imageId) {
       const tagged = options.tag ? await inspectImage(this.#docker, options.tag) : undefined;
       if (!tagged) throw new RuntimeError('ImageBuildFailed', `${op}: no image was produced`);
@@ -424,7 +367,7 @@ export class BuildEngine {
   }
 
   async #owned(id: string, op: string): Promise<Docker.ContainerInspectInfo> {
-    const info = await this.#call(
+    const info = await callDocker(
       `inspect container ${id}`,
       () => this.#docker.getContainer(id).inspect(),
       'container',
@@ -447,7 +390,7 @@ export class BuildEngine {
   async run(id: string, options: RunOptions = {}): Promise<RunResult> {
     await this.#owned(id, 'run build container');
     const container = this.#docker.getContainer(id);
-    const stream = (await this.#call(
+    const stream = (await callDocker(
       `attach to ${id}`,
       () =>
         container.attach({
@@ -486,7 +429,7 @@ export class BuildEngine {
     options.signal?.addEventListener('abort', kill, { once: true });
     try {
       if (options.signal?.aborted) throw new RuntimeError('Timeout', `run ${id}: aborted`);
-      await this.#call(`start container ${id}`, () => container.start(), 'container');
+      await callDocker(`start container ${id}`, () => container.start(), 'container');
       if (options.stdin) {
         const input = options.stdin;
         input.on('error', (err: Error) => {
@@ -496,14 +439,14 @@ export class BuildEngine {
         input.on('end', () => (stream as unknown as { end(): void }).end());
         input.pipe(stream, { end: false });
       }
-      await this.#call(
+      await callDocker(
         `wait for ${id}`,
         () => container.wait({ condition: 'not-running' }),
         'container',
       );
       // The output may still be in flight after the process ended.
       await Promise.race([outputDone, sleep(5000)]);
-      const info = await this.#call(
+      const info = await callDocker(
         `inspect container ${id}`,
         () => container.inspect(),
         'container',
@@ -609,7 +552,7 @@ export class BuildEngine {
 
   /** IDs of every build container of a pod (any state). */
   async listContainers(podUid: string): Promise<string[]> {
-    const list = await this.#call('list build containers', () =>
+    const list = await callDocker('list build containers', () =>
       this.#docker.listContainers({
         all: true,
         filters: {
@@ -696,18 +639,6 @@ export class BuildEngine {
       if (mapped.statusCode === 404 || mapped.code === 'Conflict' || mapped.statusCode === 403)
         return;
       throw mapped;
-    }
-  }
-
-  async #call<T>(
-    op: string,
-    fn: () => Promise<T>,
-    kind?: 'container' | 'image' | 'volume' | 'exec',
-  ): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw mapDockerError(err, kind ? { op, kind } : { op });
     }
   }
 }

@@ -135,3 +135,16 @@ export function mapDockerError(err: unknown, ctx: ErrorContext): RuntimeError {
       return new RuntimeError('EngineError', text, opts);
   }
 }
+
+/** Runs `fn`, mapping whatever Docker throws to a RuntimeError. */
+export async function callDocker<T>(
+  op: string,
+  fn: () => Promise<T>,
+  kind?: ErrorContext['kind'],
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw mapDockerError(err, kind ? { op, kind } : { op });
+  }
+}

@@ -6,7 +6,14 @@
 import { readFile } from 'node:fs/promises';
 import type Docker from 'dockerode';
 import type { Logger } from '../../src/util/logger.js';
-import { engineMessage, isRuntimeError, mapDockerError, RuntimeError } from './errors.js';
+import { isRuntimeError, mapDockerError, RuntimeError, type RuntimeErrorCode } from './errors.js';
+import {
+  openProgress,
+  readProgress,
+  progressHandler,
+  type ProgressMessage,
+  type PullProgress,
+} from './progress.js';
 import { jsonLines } from './streams.js';
 import { createTar } from './tar.js';
 
@@ -21,13 +28,7 @@ export interface RegistryAuth {
   auth?: string;
 }
 
-export interface PullProgress {
-  /** Layer ID, when the message is about a layer. */
-  id?: string;
-  status: string;
-  current?: number;
-  total?: number;
-}
+export type { PullProgress } from './progress.js';
 
 export interface EnsureImageOptions {
   pullPolicy: PullPolicy;
@@ -104,44 +105,16 @@ export async function pullImage(
   options: { auth?: RegistryAuth; onProgress?: (p: PullProgress) => void; signal?: AbortSignal },
 ): Promise<void> {
   const op = `pull image ${ref}`;
-  let stream: NodeJS.ReadableStream;
-  try {
-    stream = await docker.pull(ref, {
-      ...(options.auth ? { authconfig: options.auth } : {}),
-      ...(options.signal ? { abortSignal: options.signal } : {}),
-    });
-  } catch (err) {
-    const mapped = mapDockerError(err, { op });
-    if (mapped.code === 'EngineUnavailable') throw mapped;
-    throw new RuntimeError('ImagePullFailed', `${op}: ${engineMessage(err)}`, { cause: err });
-  }
-  try {
-    for await (const raw of jsonLines(stream)) {
-      const msg = raw as {
-        error?: string;
-        errorDetail?: { message?: string };
-        status?: string;
-        id?: string;
-        progressDetail?: { current?: number; total?: number };
-      };
-      if (msg.error || msg.errorDetail?.message) {
-        throw new RuntimeError(
-          'ImagePullFailed',
-          `${op}: ${msg.error ?? msg.errorDetail?.message}`,
-        );
-      }
-      if (options.onProgress && msg.status) {
-        const p: PullProgress = { status: msg.status };
-        if (msg.id) p.id = msg.id;
-        if (msg.progressDetail?.current !== undefined) p.current = msg.progressDetail.current;
-        if (msg.progressDetail?.total !== undefined) p.total = msg.progressDetail.total;
-        options.onProgress(p);
-      }
-    }
-  } catch (err) {
-    if (isRuntimeError(err)) throw err;
-    throw new RuntimeError('ImagePullFailed', `${op}: ${(err as Error).message}`, { cause: err });
-  }
+  const code = 'ImagePullFailed';
+  const stream = await openProgress(
+    () =>
+      docker.pull(ref, {
+        ...(options.auth ? { authconfig: options.auth } : {}),
+        ...(options.signal ? { abortSignal: options.signal } : {}),
+      }),
+    { op, code },
+  );
+  await readProgress(stream, { op, code, onMessage: progressHandler(options.onProgress) });
 }
 
 /** Makes `ref` available according to the pull policy (Kubernetes semantics). */
@@ -314,21 +287,6 @@ export interface BuildImageOptions {
   signal?: AbortSignal;
 }
 
-/** One message of the engine's build or push progress stream. */
-interface ProgressMessage {
-  stream?: string;
-  status?: string;
-  id?: string;
-  error?: string;
-  errorDetail?: { message?: string };
-  aux?: { ID?: string; Tag?: string; Digest?: string; Size?: number };
-  progressDetail?: { current?: number; total?: number };
-}
-
-function streamError(msg: ProgressMessage): string | undefined {
-  return msg.error ?? msg.errorDetail?.message;
-}
-
 /**
  * Builds an image from a tar context (never pulling the FROM image: builds here are FROM local
  * images); resolves with the image ID. ImageBuildFailed carries the failing step's error.
@@ -339,43 +297,37 @@ export async function buildImage(
   options: BuildImageOptions,
 ): Promise<string> {
   const op = `build ${options.tag}`;
-  let stream: NodeJS.ReadableStream;
-  try {
-    stream = await docker.buildImage(
-      context as unknown as NodeJS.ReadableStream,
-      {
-        t: options.tag,
-        rm: true,
-        forcerm: true,
-        pull: false,
-        ...(options.dockerfile ? { dockerfile: options.dockerfile } : {}),
-        ...(options.labels ? { labels: options.labels } : {}),
-        ...(options.signal ? { abortSignal: options.signal } : {}),
-      } as Docker.ImageBuildOptions,
-    );
-  } catch (err) {
-    const mapped = mapDockerError(err, { op });
-    if (mapped.code === 'EngineUnavailable') throw mapped;
-    throw new RuntimeError('ImageBuildFailed', mapped.message, { cause: err });
-  }
+  const code = 'ImageBuildFailed';
+  const stream = await openProgress(
+    () =>
+      docker.buildImage(
+        context as unknown as NodeJS.ReadableStream,
+        {
+          t: options.tag,
+          rm: true,
+          forcerm: true,
+          pull: false,
+          ...(options.dockerfile ? { dockerfile: options.dockerfile } : {}),
+          ...(options.labels ? { labels: options.labels } : {}),
+          ...(options.signal ? { abortSignal: options.signal } : {}),
+        } as Docker.ImageBuildOptions,
+      ),
+    { op, code },
+  );
   let id: string | undefined;
   let partial = '';
-  try {
-    for await (const raw of jsonLines(stream)) {
-      const msg = raw as ProgressMessage;
-      const error = streamError(msg);
-      if (error) throw new RuntimeError('ImageBuildFailed', `${op}: ${error.trim()}`);
+  await readProgress(stream, {
+    op,
+    code,
+    onMessage: (msg) => {
       if (msg.aux?.ID) id = msg.aux.ID;
       if (msg.stream && options.onOutput) {
         const lines = (partial + msg.stream).split('\n');
         partial = lines.pop() ?? '';
         for (const line of lines) options.onOutput(line);
       }
-    }
-  } catch (err) {
-    if (isRuntimeError(err)) throw err;
-    throw new RuntimeError('ImageBuildFailed', `${op}: ${(err as Error).message}`, { cause: err });
-  }
+    },
+  });
   if (partial && options.onOutput) options.onOutput(partial);
   const built = await inspectImage(docker, options.tag);
   if (!built) throw new RuntimeError('ImageBuildFailed', `${op}: image missing after build`);
@@ -420,6 +372,13 @@ export interface PushResult {
   digest: string;
 }
 
+/** What a push takes besides the reference. */
+export interface PushOptions {
+  auth?: RegistryAuth | undefined;
+  onProgress?: (p: PullProgress) => void;
+  signal?: AbortSignal | undefined;
+}
+
 /**
  * Pushes `ref` (`registry/ns/name:tag`) through the engine; resolves with the manifest digest.
  * Failures (registry unreachable, refused) are ImagePushFailed with the engine's words.
@@ -427,47 +386,44 @@ export interface PushResult {
 export async function pushImage(
   docker: Docker,
   ref: string,
-  options: {
-    auth?: RegistryAuth;
-    onProgress?: (p: PullProgress) => void;
-    signal?: AbortSignal;
-  } = {},
+  options: PushOptions = {},
 ): Promise<PushResult> {
   const op = `push ${ref}`;
-  const { repo, tag } = splitImageRef(ref);
-  let stream: NodeJS.ReadableStream;
-  try {
-    stream = await docker.getImage(repo).push({
-      tag,
-      // The engine wants an X-Registry-Auth header even for registries without auth.
-      authconfig: options.auth ?? {},
-      ...(options.signal ? { abortSignal: options.signal } : {}),
-    } as Docker.ImagePushOptions);
-  } catch (err) {
-    const mapped = mapDockerError(err, { op, kind: 'image' });
-    if (mapped.code === 'EngineUnavailable' || mapped.code === 'ImageNotFound') throw mapped;
-    throw new RuntimeError('ImagePushFailed', mapped.message, { cause: err });
-  }
-  const messages: unknown[] = [];
-  try {
-    for await (const raw of jsonLines(stream)) {
-      const msg = raw as ProgressMessage;
-      const error = streamError(msg);
-      if (error) throw new RuntimeError('ImagePushFailed', `${op}: ${error.trim()}`);
-      messages.push(raw);
-      if (options.onProgress && msg.status) {
-        const p: PullProgress = { status: msg.status };
-        if (msg.id) p.id = msg.id;
-        if (msg.progressDetail?.current !== undefined) p.current = msg.progressDetail.current;
-        if (msg.progressDetail?.total !== undefined) p.total = msg.progressDetail.total;
-        options.onProgress(p);
-      }
-    }
-  } catch (err) {
-    if (isRuntimeError(err)) throw err;
-    throw new RuntimeError('ImagePushFailed', `${op}: ${(err as Error).message}`, { cause: err });
-  }
+  const code = 'ImagePushFailed';
+  const stream = await startPush(docker, splitImageRef(ref), options, {
+    op,
+    keep: ['ImageNotFound'],
+  });
+  const messages: ProgressMessage[] = [];
+  const progress = progressHandler(options.onProgress);
+  await readProgress(stream, {
+    op,
+    code,
+    onMessage: (msg) => {
+      messages.push(msg);
+      progress?.(msg);
+    },
+  });
   const digest = pushedDigest(messages);
   if (!digest) throw new RuntimeError('ImagePushFailed', `${op}: the engine reported no digest`);
   return { digest };
+}
+
+/** Starts pushing `repo:tag`; its progress stream, or ImagePushFailed. */
+export function startPush(
+  docker: Docker,
+  target: { repo: string; tag: string },
+  options: PushOptions,
+  context: { op: string; keep?: readonly RuntimeErrorCode[] },
+): Promise<NodeJS.ReadableStream> {
+  return openProgress(
+    () =>
+      docker.getImage(target.repo).push({
+        tag: target.tag,
+        // The engine wants an X-Registry-Auth header even for registries without auth.
+        authconfig: options.auth ?? {},
+        ...(options.signal ? { abortSignal: options.signal } : {}),
+      } as Docker.ImagePushOptions),
+    { ...context, code: 'ImagePushFailed', kind: 'image' },
+  );
 }

@@ -16,9 +16,8 @@ import {
   pushImage,
   tagImage,
   type BuildImageOptions,
-  type PullProgress,
+  type PushOptions,
   type PushResult,
-  type RegistryAuth,
 } from './images.js';
 import type { Labels } from './labels.js';
 
@@ -96,10 +95,7 @@ export interface PlatformDocker {
   tagImage(source: string, target: string): Promise<void>;
   /** Removes the tag `ref` (not the image, which keeps its other tags); a missing tag is fine. */
   untagImage(ref: string): Promise<void>;
-  pushImage(
-    ref: string,
-    options?: { auth?: RegistryAuth; onProgress?: (p: PullProgress) => void; signal?: AbortSignal },
-  ): Promise<PushResult>;
+  pushImage(ref: string, options?: PushOptions): Promise<PushResult>;
 }
 
 function toContainer(info: Docker.ContainerInspectInfo): PlatformContainer {
@@ -347,14 +343,7 @@ export class PlatformEngine implements PlatformDocker {
     }
   }
 
-  pushImage(
-    ref: string,
-    options: {
-      auth?: RegistryAuth;
-      onProgress?: (p: PullProgress) => void;
-      signal?: AbortSignal;
-    } = {},
-  ): Promise<PushResult> {
+  pushImage(ref: string, options: PushOptions = {}): Promise<PushResult> {
     return pushImage(this.docker, ref, options);
   }
 }

@@ -22,7 +22,7 @@ import {
   type PodPlan,
 } from '../pods/plan.js';
 import type { VolumePlan } from '../pods/volumes.js';
-import { isRuntimeError, mapDockerError, RuntimeError } from './errors.js';
+import { callDocker, isRuntimeError, mapDockerError, RuntimeError } from './errors.js';
 import { runtimeEvents, WATCHED_ACTIONS, type RuntimeEvent } from './events.js';
 import {
   buildPauseImage,
@@ -198,27 +198,17 @@ export class DockerRuntime {
     this.sandboxGrace = options.sandboxGraceSeconds ?? 10;
   }
 
-  /** Runs `fn`, mapping whatever Docker throws to a RuntimeError. */
-  private async call<T>(
-    op: string,
-    fn: () => Promise<T>,
-    kind?: 'container' | 'image' | 'volume' | 'exec',
-  ): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw mapDockerError(err, kind ? { op, kind } : { op });
-    }
-  }
-
   /** Resolves when the engine answers. */
   async ping(): Promise<void> {
-    await this.call('ping', () => this.docker.ping());
+    await callDocker('ping', () => this.docker.ping());
   }
 
   /** The engine's version, the host's CPUs, memory and OS, and the bridge gateway. */
   async info(): Promise<EngineInfo> {
-    const i = (await this.call('docker info', () => this.docker.info())) as Record<string, unknown>;
+    const i = (await callDocker('docker info', () => this.docker.info())) as Record<
+      string,
+      unknown
+    >;
     let bridgeGateway: string | undefined;
     try {
       const net = (await this.docker.getNetwork('bridge').inspect()) as {
@@ -298,7 +288,7 @@ export class DockerRuntime {
   // ---- ownership ---------------------------------------------------------------------------
 
   private async inspectRaw(id: string): Promise<Docker.ContainerInspectInfo> {
-    return this.call(
+    return callDocker(
       `inspect container ${id}`,
       () => this.docker.getContainer(id).inspect(),
       'container',
@@ -341,7 +331,7 @@ export class DockerRuntime {
   async ensureVolumes(plan: PodPlan): Promise<void> {
     this.checkNode(plan);
     for (const v of plan.volumes) {
-      const created = await this.call(
+      const created = await callDocker(
         `create volume ${v.dockerName}`,
         async () => {
           const volume = await this.docker.createVolume({
@@ -392,7 +382,7 @@ export class DockerRuntime {
     // One archive for all volumes, extracted above the mount points: its `<volume>/` entries set
     // each volume root's owner and mode (an archive's "./" entry would be ignored).
     const tar = createTar(plan.volumes.flatMap((v) => volumeEntries(v, mtime)));
-    await this.call(
+    await callDocker(
       `populate volumes of pod ${plan.pod.uid}`,
       () => this.docker.getContainer(sandboxId).putArchive(tar, { path: SANDBOX_VOLUME_ROOT }),
       'container',
@@ -617,7 +607,7 @@ export class DockerRuntime {
     const info = await this.owned(id, 'exec');
     if (!info.State.Running)
       throw new RuntimeError('Conflict', `exec: container ${id} is not running`);
-    return this.call(
+    return callDocker(
       `exec in container ${id}`,
       () =>
         this.docker.getContainer(id).exec({
@@ -639,7 +629,7 @@ export class DockerRuntime {
   private async execExitCode(exec: Docker.Exec): Promise<number> {
     const deadline = Date.now() + 5000;
     for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
-      const info = await this.call('inspect exec', () => exec.inspect(), 'exec');
+      const info = await callDocker('inspect exec', () => exec.inspect(), 'exec');
       if (!info.Running && info.ExitCode !== null) return info.ExitCode;
       if (Date.now() > deadline)
         throw new RuntimeError('Timeout', `exec ${exec.id}: no exit code after its output ended`);
@@ -658,7 +648,7 @@ export class DockerRuntime {
     options: ExecOptions & { timeoutMs: number; maxOutputBytes?: number },
   ): Promise<ExecResult> {
     const exec = await this.createExec(id, cmd, { stdin: false, tty: false }, options);
-    const stream = await this.call(
+    const stream = await callDocker(
       `start exec in ${id}`,
       () => exec.start({ hijack: true, stdin: false }),
       'exec',
@@ -699,7 +689,7 @@ export class DockerRuntime {
       { stdin: options.stdin, tty: options.tty },
       options,
     );
-    const stream = await this.call(
+    const stream = await callDocker(
       `start exec in ${id}`,
       () => exec.start({ hijack: true, stdin: options.stdin, Tty: options.tty }),
       'exec',
@@ -741,7 +731,7 @@ export class DockerRuntime {
       stdout,
       stderr,
       resize: async ({ cols, rows }) => {
-        await this.call('resize exec', () => exec.resize({ h: rows, w: cols }), 'exec');
+        await callDocker('resize exec', () => exec.resize({ h: rows, w: cols }), 'exec');
       },
       exitCode,
       close: () => {
@@ -772,7 +762,7 @@ export class DockerRuntime {
         cb: (err: Error | null, data: NodeJS.ReadableStream) => void,
       ): void;
     };
-    const stream = await this.call(
+    const stream = await callDocker(
       `logs of ${id}`,
       () =>
         new Promise<NodeJS.ReadableStream>((resolve, reject) => {
@@ -810,7 +800,7 @@ export class DockerRuntime {
   private async listOwnedContainers(
     extra: Record<string, string> = {},
   ): Promise<ContainerListEntry[]> {
-    return this.call('list containers', () =>
+    return callDocker('list containers', () =>
       this.docker.listContainers({
         all: true,
         filters: { label: ownedFilters(this.nodeName, extra) },
@@ -819,7 +809,7 @@ export class DockerRuntime {
   }
 
   private async listOwnedVolumes(extra: Record<string, string> = {}): Promise<VolumeListEntry[]> {
-    const res = await this.call('list volumes', () =>
+    const res = await callDocker('list volumes', () =>
       this.docker.listVolumes({ filters: { label: ownedFilters(this.nodeName, extra) } }),
     );
     return res.Volumes ?? [];
@@ -935,7 +925,7 @@ export class DockerRuntime {
       signal,
       logger: this.log,
       connect: (s) =>
-        this.call('watch events', () =>
+        callDocker('watch events', () =>
           this.docker.getEvents({
             filters: {
               type: ['container'],

@@ -177,7 +177,8 @@ export function podPhase(
   return 'Pending';
 }
 
-function condition(
+/** A condition of `type`, keeping its transition time while its status stays the same. */
+export function condition(
   old: readonly PodCondition[],
   type: string,
   status: PodCondition['status'],
@@ -196,6 +197,43 @@ function condition(
   if (reason) c.reason = reason;
   if (message) c.message = message;
   return c;
+}
+
+/**
+ * The pod's conditions in kubelet's order: `initialized`; Ready and ContainersReady, True when
+ * `ready`, else False with PodCompleted once the pod `completed`, else naming the `unready`
+ * containers; PodScheduled, kept once True; then the others as they were.
+ */
+export function podConditions(
+  old: readonly PodCondition[],
+  now: string,
+  state: { initialized: PodCondition; ready: boolean; completed: boolean; unready: string[] },
+): PodCondition[] {
+  const readiness = (type: string): PodCondition => {
+    if (state.ready) return condition(old, type, 'True', now);
+    if (state.completed) return condition(old, type, 'False', now, 'PodCompleted');
+    return condition(
+      old,
+      type,
+      'False',
+      now,
+      'ContainersNotReady',
+      `containers with unready status: [${state.unready.join(' ')}]`,
+    );
+  };
+  const scheduled =
+    old.find((c) => c.type === 'PodScheduled' && c.status === 'True') ??
+    condition(old, 'PodScheduled', 'True', now);
+  const others = old.filter(
+    (c) => !['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].includes(c.type),
+  );
+  return [
+    state.initialized,
+    readiness('Ready'),
+    readiness('ContainersReady'),
+    scheduled,
+    ...others,
+  ];
 }
 
 /** The whole status the agent reports for the pod. */
@@ -223,32 +261,10 @@ export function computePodStatus(input: PodStatusInput): PodStatus {
           'ContainersNotInitialized',
           `containers with incomplete status: [${incomplete.join(' ')}]`,
         );
-  const notReady = (type: string): PodCondition =>
-    completed
-      ? condition(oldConditions, type, 'False', now, 'PodCompleted')
-      : condition(
-          oldConditions,
-          type,
-          'False',
-          now,
-          'ContainersNotReady',
-          `containers with unready status: [${unready.join(' ')}]`,
-        );
-  const allReady = unready.length === 0 && phase === 'Running';
-  const ready = allReady ? condition(oldConditions, 'Ready', 'True', now) : notReady('Ready');
-  const containersReady = allReady
-    ? condition(oldConditions, 'ContainersReady', 'True', now)
-    : notReady('ContainersReady');
-  const scheduled =
-    oldConditions.find((c) => c.type === 'PodScheduled' && c.status === 'True') ??
-    condition(oldConditions, 'PodScheduled', 'True', now);
-  const others = oldConditions.filter(
-    (c) => !['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].includes(c.type),
-  );
-
+  const ready = unready.length === 0 && phase === 'Running';
   const status: PodStatus = {
     phase,
-    conditions: [initialized, ready, containersReady, scheduled, ...others],
+    conditions: podConditions(oldConditions, now, { initialized, ready, completed, unready }),
     startTime: old.startTime ?? now,
     containerStatuses: containers,
   };

@@ -102,20 +102,31 @@ export function buildRouter(options: BuildRoutesOptions): express.Router {
     return user;
   };
 
+  /** The request's namespace and name, once its user may `verb` the build subresource. */
+  const authorizeSubresource = (
+    req: Request,
+    res: Response,
+    verb: RequestAttributes['verb'],
+    resource: 'buildconfigs' | 'builds',
+    subresource: string,
+  ): { namespace: string; name: string } => {
+    const namespace = param(req, 'namespace');
+    const name = param(req, 'name');
+    authorize(res, { verb, group: BUILD_GROUP, resource, subresource, namespace, name });
+    return { namespace, name };
+  };
+
   const getBuild = async (namespace: string, name: string): Promise<Build> =>
     (await resources.get(buildKind, namespace, name)) as Build;
 
   router.post(`${BUILDS}/buildconfigs/:name/instantiate`, async (req: Request, res: Response) => {
-    const namespace = param(req, 'namespace');
-    const name = param(req, 'name');
-    authorize(res, {
-      verb: 'create',
-      group: BUILD_GROUP,
-      resource: 'buildconfigs',
-      subresource: 'instantiate',
-      namespace,
-      name,
-    });
+    const { namespace, name } = authorizeSubresource(
+      req,
+      res,
+      'create',
+      'buildconfigs',
+      'instantiate',
+    );
     const request = await readBuildRequest(req, name, options.maxBodyBytes);
     res.status(201).json(await instantiator.instantiate(namespace, name, request));
   });
@@ -123,16 +134,13 @@ export function buildRouter(options: BuildRoutesOptions): express.Router {
   router.post(
     `${BUILDS}/buildconfigs/:name/instantiatebinary`,
     async (req: Request, res: Response) => {
-      const namespace = param(req, 'namespace');
-      const name = param(req, 'name');
-      authorize(res, {
-        verb: 'create',
-        group: BUILD_GROUP,
-        resource: 'buildconfigs',
-        subresource: 'instantiatebinary',
-        namespace,
-        name,
-      });
+      const { namespace, name } = authorizeSubresource(
+        req,
+        res,
+        'create',
+        'buildconfigs',
+        'instantiatebinary',
+      );
       const query = queryOf(req);
       const asFile = query.get('asFile') || undefined;
       if (asFile !== undefined && (!isPlainFileName(asFile) || Buffer.byteLength(asFile) > 100)) {
@@ -182,16 +190,7 @@ export function buildRouter(options: BuildRoutesOptions): express.Router {
   );
 
   router.get(`${BUILDS}/builds/:name/log`, async (req: Request, res: Response) => {
-    const namespace = param(req, 'namespace');
-    const name = param(req, 'name');
-    authorize(res, {
-      verb: 'get',
-      group: BUILD_GROUP,
-      resource: 'builds',
-      subresource: 'log',
-      namespace,
-      name,
-    });
+    const { namespace, name } = authorizeSubresource(req, res, 'get', 'builds', 'log');
     const build = await getBuild(namespace, name);
     const phase = build.status?.phase ?? 'New';
     if (phase === 'New') {
@@ -202,29 +201,15 @@ export function buildRouter(options: BuildRoutesOptions): express.Router {
   });
 
   router.get(`${BUILDS}/builds/:name/source`, async (req: Request, res: Response) => {
-    const namespace = param(req, 'namespace');
-    const name = param(req, 'name');
-    authorize(res, {
-      verb: 'get',
-      group: BUILD_GROUP,
-      resource: 'builds',
-      subresource: 'source',
-      namespace,
-      name,
-    });
+    const { namespace, name } = authorizeSubresource(req, res, 'get', 'builds', 'source');
     const build = await getBuild(namespace, name);
-    const notUploaded = new ApiError(
-      'NotFound',
-      `the binary input of build "${name}" has not been uploaded`,
-      { details: { name, group: BUILD_GROUP, kind: 'builds/source' } },
-    );
-    if (!build.spec.source?.binary) {
-      throw new ApiError('NotFound', `build "${name}" has no binary input`, {
+    const notFound = (message: string): ApiError =>
+      new ApiError('NotFound', message, {
         details: { name, group: BUILD_GROUP, kind: 'builds/source' },
       });
-    }
+    if (!build.spec.source?.binary) throw notFound(`build "${name}" has no binary input`);
     const archive = await sources.open(namespace, name, build.metadata.uid ?? '');
-    if (!archive) throw notUploaded;
+    if (!archive) throw notFound(`the binary input of build "${name}" has not been uploaded`);
     res.status(200);
     res.setHeader('Content-Type', 'application/gzip');
     res.setHeader('Content-Length', String(archive.size));
@@ -237,16 +222,7 @@ export function buildRouter(options: BuildRoutesOptions): express.Router {
   });
 
   router.post(`${BUILDS}/builds/:name/clone`, async (req: Request, res: Response) => {
-    const namespace = param(req, 'namespace');
-    const name = param(req, 'name');
-    authorize(res, {
-      verb: 'create',
-      group: BUILD_GROUP,
-      resource: 'builds',
-      subresource: 'clone',
-      namespace,
-      name,
-    });
+    const { namespace, name } = authorizeSubresource(req, res, 'create', 'builds', 'clone');
     const request = await readBuildRequest(req, name, options.maxBodyBytes);
     res.status(201).json(await instantiator.clone(namespace, name, request));
   });
@@ -258,6 +234,11 @@ export function buildRouter(options: BuildRoutesOptions): express.Router {
     resource: 'imagestreamtags',
     namespace,
     name,
+  });
+  /** The request's object and who sends it, for a write. */
+  const writeRequest = async (req: Request, user: UserInfo) => ({
+    body: decodeObjectBody(await readBody(req, options.maxBodyBytes), mediaType(req)),
+    ctx: { user: user.name, groups: user.groups },
   });
   const refuseWatch = (req: Request): void => {
     const watch = queryOf(req).get('watch');
@@ -284,8 +265,7 @@ export function buildRouter(options: BuildRoutesOptions): express.Router {
       }
       if (req.method !== 'POST') throw methodNotAllowed(`${req.method} on imagestreamtags`);
       const user = authorize(res, istagAttrs('create', namespace));
-      const body = decodeObjectBody(await readBody(req, options.maxBodyBytes), mediaType(req));
-      const ctx = { user: user.name, groups: user.groups };
+      const { body, ctx } = await writeRequest(req, user);
       res.status(201).json(await istags.put(namespace, undefined, body, true, ctx));
     },
   );
@@ -303,8 +283,7 @@ export function buildRouter(options: BuildRoutesOptions): express.Router {
           return;
         case 'PUT': {
           const user = authorize(res, istagAttrs('update', namespace, name));
-          const body = decodeObjectBody(await readBody(req, options.maxBodyBytes), mediaType(req));
-          const ctx = { user: user.name, groups: user.groups };
+          const { body, ctx } = await writeRequest(req, user);
           res.json(await istags.put(namespace, name, body, false, ctx));
           return;
         }

@@ -257,3 +257,66 @@ describe('ApiClient.watch', () => {
     expect(events).toEqual([]);
   });
 });
+
+describe('ApiClient.upload', () => {
+  it('streams the body with its query and headers, and decodes the answer', async () => {
+    let seen: { method?: string; url?: string; headers: Record<string, unknown>; body: string } = {
+      headers: {},
+      body: '',
+    };
+    let answer = { status: 201, body: '{"kind":"Build"}' };
+    const http = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen = {
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString(),
+        };
+        res.writeHead(answer.status, { 'Content-Type': 'application/json' });
+        res.end(answer.body);
+      });
+    });
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    const { port } = http.address() as AddressInfo;
+    const client = new ApiClient({ server: `http://127.0.0.1:${port}`, token: 'secret-token' });
+    async function* body(): AsyncIterable<Uint8Array> {
+      yield Buffer.from('ab');
+      yield Buffer.from('cd');
+    }
+    try {
+      const path = '/apis/build.openshift.io/v1/namespaces/p/buildconfigs/b/instantiatebinary';
+      const upload = <T>(): Promise<T> =>
+        client.upload<T>('POST', path, body(), { query: { asFile: 'f.txt', none: undefined } });
+      expect(await upload()).toEqual({ kind: 'Build' });
+      expect(seen).toMatchObject({
+        method: 'POST',
+        url: `${path}?asFile=f.txt`,
+        body: 'abcd',
+        headers: {
+          accept: 'application/json',
+          authorization: 'Bearer secret-token',
+          'content-type': 'application/octet-stream',
+        },
+      });
+      await client.upload('PUT', path, body(), { contentType: 'application/gzip' });
+      expect(seen).toMatchObject({ method: 'PUT', url: path });
+      expect(seen.headers['content-type']).toBe('application/gzip');
+
+      answer = { status: 200, body: '' };
+      expect(await upload()).toBeUndefined();
+      answer = { status: 403, body: JSON.stringify(new ApiError('Forbidden', 'no').toStatus()) };
+      await expect(upload()).rejects.toMatchObject({ reason: 'Forbidden', message: 'no' });
+      answer = { status: 200, body: 'not json' };
+      await expect(upload()).rejects.toMatchObject({
+        reason: 'InternalError',
+        message: `the server sent a response that is not JSON (POST ${path})`,
+      });
+    } finally {
+      await new Promise((r) => http.close(r));
+    }
+  });
+});

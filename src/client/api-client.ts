@@ -517,18 +517,11 @@ export class ApiClient {
     body: AsyncIterable<Uint8Array>,
     init: { query?: Query; contentType?: string; signal?: AbortSignal | undefined } = {},
   ): Promise<T> {
-    const url = new URL(this.server + path);
-    for (const [k, v] of Object.entries(init.query ?? {}))
-      if (v !== undefined) url.searchParams.set(k, v);
-    const headers: Record<string, string> = {
-      Accept: 'application/json',
-      'User-Agent': this.#userAgent,
-      'Content-Type': init.contentType ?? 'application/octet-stream',
-    };
-    if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
+    const headers = this.#headers();
+    headers['Content-Type'] = init.contentType ?? 'application/octet-stream';
     let res: Response;
     try {
-      res = await this.#fetch(url, {
+      res = await this.#fetch(this.#url(path, init.query), {
         method,
         headers,
         body: ReadableStream.from(body),
@@ -538,19 +531,7 @@ export class ApiClient {
     } catch (err) {
       throw this.transportError(err, init.signal);
     }
-    const text = await res.text().catch((err: unknown) => {
-      throw this.transportError(err, init.signal);
-    });
-    if (!res.ok) throw errorFromResponse(res.status, res.statusText, text);
-    if (text === '') return undefined as T;
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new ApiError(
-        'InternalError',
-        `the server sent a response that is not JSON (${method} ${path})`,
-      );
-    }
+    return this.#decode<T>(res, `${method} ${path}`, init.signal);
   }
 
   /**
@@ -597,22 +578,42 @@ export class ApiClient {
     } = {},
   ): Promise<T> {
     const res = await this.send(method, path, init);
+    return this.#decode<T>(res, `${method} ${path}`, init.signal);
+  }
+
+  /** The answer's JSON body, or the ApiError it carries. `what` names the request. */
+  async #decode<T>(res: Response, what: string, signal: AbortSignal | undefined): Promise<T> {
     let text: string;
     try {
       text = await res.text();
     } catch (err) {
-      throw this.transportError(err, init.signal);
+      throw this.transportError(err, signal);
     }
     if (!res.ok) throw errorFromResponse(res.status, res.statusText, text);
     if (text === '') return undefined as T;
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new ApiError(
-        'InternalError',
-        `the server sent a response that is not JSON (${method} ${path})`,
-      );
+      throw new ApiError('InternalError', `the server sent a response that is not JSON (${what})`);
     }
+  }
+
+  /** `path` on the server, with the query's values that are set. */
+  #url(path: string, query: Query | undefined): URL {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, v);
+    return url;
+  }
+
+  /** What every API request carries: a JSON answer asked for, the user agent, the token. */
+  #headers(): Record<string, string> {
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'User-Agent': this.#userAgent,
+    };
+    if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
+    return headers;
   }
 
   private async put<T extends ApiObject>(
@@ -639,14 +640,8 @@ export class ApiClient {
       timeout?: boolean;
     },
   ): Promise<Response> {
-    const url = new URL(this.server + path);
-    for (const [k, v] of Object.entries(init.query ?? {}))
-      if (v !== undefined) url.searchParams.set(k, v);
-    const headers: Record<string, string> = {
-      Accept: 'application/json',
-      'User-Agent': this.#userAgent,
-    };
-    if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
+    const url = this.#url(path, init.query);
+    const headers = this.#headers();
     let body: string | undefined;
     if (init.body !== undefined) {
       body = JSON.stringify(init.body);

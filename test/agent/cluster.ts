@@ -24,8 +24,8 @@ import {
 } from '../../src/api/index.js';
 import { ApiClient } from '../../src/client/index.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { loadConfig, type MasterOptions } from '../../master/config.js';
-import { startMaster, type RunningMaster } from '../../master/main.js';
+import type { MasterOptions } from '../../master/config.js';
+import type { RunningMaster } from '../../master/main.js';
 import { ROOT, startSlipway } from '../cli/support/slipway.js';
 import { afterAll, beforeAll } from 'vitest';
 import {
@@ -35,6 +35,7 @@ import {
   TEST_LABEL,
   TEST_RUN_LABEL,
 } from '../support/docker.js';
+import { startTestMaster } from '../support/master.js';
 import { cleanupRun } from './support.js';
 
 export { eventually } from './support.js';
@@ -94,21 +95,7 @@ export function useClusterWithAgent(
 
 export async function startCluster(docker: Docker, options: ClusterOptions = {}): Promise<Cluster> {
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-agent-'));
-  const master = await startMaster(
-    loadConfig(
-      {},
-      {
-        dataDir,
-        listen: '127.0.0.1:0',
-        storeUrl: 'memory://',
-        compactionIntervalSeconds: 0,
-        logLevel: 'silent',
-        controllers: false,
-        ...options.master,
-      },
-    ),
-    silentLogger(),
-  );
+  const master = await startTestMaster(dataDir, { controllers: false, ...options.master });
   const run = newTestRun();
   const nodeName = `test-${run.runId}`;
   const admin = new ApiClient({ server: master.url, token: master.adminToken });

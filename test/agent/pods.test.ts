@@ -95,13 +95,17 @@ describe('a running pod', () => {
       const cs = containerStatus(pod, name)!;
       const c = containers.find((x) => x.Labels['io.slipway.container.name'] === name)!;
       const info = await docker.getContainer(c.Id).inspect();
+      // kubelet's rule: the repo digest once the image has one (another test may have pushed
+      // this image to a registry), else the image ID.
+      const digests = (await docker.getImage(info.Image).inspect()).RepoDigests ?? [];
+      const imageID = digests[0] ? `docker-pullable://${digests[0]}` : `docker://${info.Image}`;
       expect(cs).toMatchObject({
         name,
         ready: true,
         started: true,
         restartCount: 0,
         image: 'slipway/pause:1',
-        imageID: `docker://${info.Image}`,
+        imageID,
         containerID: `docker://${c.Id}`,
         state: { running: { startedAt: info.State.StartedAt } },
         lastState: {},

@@ -14,10 +14,11 @@ import type {
 } from '../../src/api/index.js';
 import { silentLogger, type Logger } from '../../src/util/logger.js';
 import { newToken } from '../../master/auth/tokens.js';
-import { loadConfig, type MasterOptions } from '../../master/config.js';
-import { startMaster, type RunningMaster } from '../../master/main.js';
+import type { MasterOptions } from '../../master/config.js';
+import type { RunningMaster } from '../../master/main.js';
 import { Client, createProject } from '../api/helpers.js';
 import { waitFor } from '../controllers/support.js';
+import { startTestMaster } from '../support/master.js';
 
 export { waitFor };
 
@@ -53,21 +54,7 @@ export async function startBuildCluster(
     }),
     { mode: 0o600 },
   );
-  const master = await startMaster(
-    loadConfig(
-      {},
-      {
-        dataDir,
-        listen: '127.0.0.1:0',
-        storeUrl: 'memory://',
-        compactionIntervalSeconds: 0,
-        logLevel: 'silent',
-        registry: REGISTRY,
-        ...config,
-      },
-    ),
-    logger,
-  );
+  const master = await startTestMaster(dataDir, { registry: REGISTRY, ...config }, logger);
   return {
     master,
     url: master.url,

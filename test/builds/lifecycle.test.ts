@@ -6,19 +6,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESTARTED_MESSAGE, STOPPED_MESSAGE } from '../../agent/builds/build-pods.js';
 import { podKind } from '../../src/api/index.js';
-import {
-  createPod,
-  eventually,
-  getPod,
-  podContainers,
-  recordPod,
-  type Cluster,
-} from '../agent/cluster.js';
+import { eventually, getPod, podContainers, recordPod, type Cluster } from '../agent/cluster.js';
 import { dockerClient } from '../support/docker.js';
 import { startGitServer, type GitServer } from '../support/git-server.js';
 import {
   buildLogText,
   buildPod,
+  createBuildPod,
   runBuildPod,
   startBuildEnv,
   waitForBuild,
@@ -72,7 +66,7 @@ async function assembleRunning(podName: string): Promise<string> {
 
 describe('build pods', () => {
   it('follows the build log until the build ends, with timestamps and tail', async () => {
-    await createPod(
+    await createBuildPod(
       cluster,
       buildPod(cluster, {
         name: 'follow-1',
@@ -99,7 +93,7 @@ describe('build pods', () => {
 
   it('cancels the build when its pod is deleted, leaving nothing behind', async () => {
     const recorder = await recordPod(cluster, 'cancel-1-build');
-    await createPod(
+    await createBuildPod(
       cluster,
       buildPod(cluster, {
         name: 'cancel-1',
@@ -135,7 +129,7 @@ describe('build pods', () => {
     try {
       child = await cluster.spawnAgent({ SLIPWAY_AGENT_DATA_DIR: env.dataDir });
       const agent = child;
-      await createPod(
+      await createBuildPod(
         cluster,
         buildPod(cluster, {
           name: 'killed-1',
@@ -163,7 +157,7 @@ describe('build pods', () => {
   });
 
   it('fails a build that was running when the agent stopped', async () => {
-    await createPod(
+    await createBuildPod(
       cluster,
       buildPod(cluster, {
         name: 'stopped-1',

@@ -11,7 +11,9 @@ import type Docker from 'dockerode';
 import { pack } from 'tar-fs';
 import type { BuildEnvVar, Pod } from '../../src/api/index.js';
 import { parseBuildResult, type BuildResult } from '../../src/api/index.js';
-import { createPod, getPod, startCluster, type Cluster } from '../agent/cluster.js';
+import { getPod, startCluster, type Cluster } from '../agent/cluster.js';
+import { ApiClient } from '../../src/client/index.js';
+import { podKind } from '../../src/api/index.js';
 import { assertDockerAvailable, ensureImage, TEST_LABEL } from '../support/docker.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 
@@ -208,7 +210,7 @@ export async function runBuildPod(
   req: BuildRequest,
   timeoutMs = 120_000,
 ): Promise<FinishedBuild> {
-  await createPod(cluster, buildPod(cluster, req));
+  await createBuildPod(cluster, buildPod(cluster, req));
   return waitForBuild(cluster, `${req.name}-build`, timeoutMs);
 }
 
@@ -254,4 +256,13 @@ export async function buildLogText(
     chunks.push(Buffer.from(c));
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Creates a build pod as the build controller does: only `system:controller-manager` may. */
+export async function createBuildPod(cluster: Cluster, pod: Pod): Promise<Pod> {
+  const controller = new ApiClient({
+    server: cluster.master.url,
+    token: cluster.master.controllerToken,
+  });
+  return controller.create<Pod>(podKind, pod, { namespace: cluster.namespace });
 }

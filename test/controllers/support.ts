@@ -14,9 +14,9 @@ import {
   type Pod,
 } from '../../src/api/index.js';
 import { ApiClient } from '../../src/client/index.js';
-import { silentLogger } from '../../src/util/logger.js';
-import { loadConfig, type MasterOptions } from '../../master/config.js';
-import { startMaster, type RunningMaster } from '../../master/main.js';
+import type { MasterOptions } from '../../master/config.js';
+import type { RunningMaster } from '../../master/main.js';
+import { startTestMaster } from '../support/master.js';
 
 export interface Cluster {
   master: RunningMaster;
@@ -30,20 +30,7 @@ export interface Cluster {
 /** A master on 127.0.0.1:0 with a memory store, a fresh data directory and its controllers. */
 export async function startCluster(config: MasterOptions = {}): Promise<Cluster> {
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-controllers-'));
-  const master = await startMaster(
-    loadConfig(
-      {},
-      {
-        dataDir,
-        listen: '127.0.0.1:0',
-        storeUrl: 'memory://',
-        compactionIntervalSeconds: 0,
-        logLevel: 'silent',
-        ...config,
-      },
-    ),
-    silentLogger(),
-  );
+  const master = await startTestMaster(dataDir, config);
   return {
     master,
     admin: new ApiClient({ server: master.url, token: master.adminToken }),

@@ -65,6 +65,7 @@ export function finishedBuild(build: Build, pod: Pod, now: string): FinishedBuil
   const base: BuildStatus = { ...build.status };
   delete base.reason;
   delete base.message;
+  delete base.logSnippet;
   const start = base.startTimestamp ?? toSeconds(terminated?.startedAt ?? podStartTime(pod)) ?? now;
   const status: BuildStatus = {
     ...base,
@@ -102,6 +103,7 @@ export function finishedBuild(build: Build, pod: Pod, now: string): FinishedBuil
     status.phase = 'Failed';
     status.reason = mapped;
     status.message = result?.message ?? BUILD_REASON_MESSAGES[mapped]!;
+    if (result?.logSnippet) status.logSnippet = result.logSnippet;
   }
   return { status, result };
 }

@@ -194,6 +194,19 @@ describe('finishedBuild', () => {
       now,
     );
     expect(status.message).toBe('repository not found');
+    expect(status.logSnippet).toBeUndefined();
+    const failed = finishedBuild(
+      { ...running, status: { ...running.status, logSnippet: 'an older one' } },
+      pod('Failed', {
+        reason: 'GenericBuildFailed',
+        message: JSON.stringify({
+          message: 'assemble exited with code 1; see the build log',
+          logSnippet: 'npm ERR! 404 Not Found\nerror: assemble exited with code 1',
+        }),
+      }),
+      now,
+    ).status;
+    expect(failed.logSnippet).toBe('npm ERR! 404 Not Found\nerror: assemble exited with code 1');
     expect(finishedBuild(running, pod('Failed'), now).status).toMatchObject({
       phase: 'Error',
       reason: 'NoBuildContainerStatus',

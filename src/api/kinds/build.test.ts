@@ -177,6 +177,15 @@ describe('parseBuildResult', () => {
     expect(parseBuildResult(undefined)).toBeUndefined();
     expect(parseBuildResult('{"message": 3}')).toBeUndefined();
   });
+
+  it('keeps the end of a log snippet, without URL credentials', () => {
+    const logSnippet = `${'x'.repeat(5000)}\nfatal: https://u:p@git.example.com/x not found`;
+    const parsed = parseBuildResult(JSON.stringify({ logSnippet }));
+    expect(parsed?.logSnippet).toHaveLength(4096);
+    expect(
+      parsed?.logSnippet?.endsWith('\nfatal: https://redacted@git.example.com/x not found'),
+    ).toBe(true);
+  });
 });
 
 describe('get builds / get bc columns', () => {

@@ -108,10 +108,16 @@ export interface BuildResult {
   outputImageDigest?: string;
   outputDockerImageReference?: string;
   revision?: GitRevision;
+  /** The last lines of the build log, for a build that failed (`status.logSnippet`). */
+  logSnippet?: string;
 }
+
+/** The most of a build log's tail a Build keeps. */
+export const LOG_SNIPPET_MAX = 4096;
 
 const buildResultSchema = z.looseObject({
   message: z.string().optional(),
+  logSnippet: z.string().optional(),
   outputImageDigest: z.string().optional(),
   outputDockerImageReference: z.string().optional(),
   revision: gitRevisionSchema.optional(),
@@ -133,6 +139,7 @@ export function parseBuildResult(text: string | undefined): BuildResult | undefi
   const r = parsed.data;
   const out: BuildResult = {};
   if (r.message) out.message = redactCredentials(r.message).slice(0, 4096);
+  if (r.logSnippet) out.logSnippet = redactCredentials(r.logSnippet).slice(-LOG_SNIPPET_MAX);
   if (r.outputImageDigest && isImageDigest(r.outputImageDigest)) {
     out.outputImageDigest = r.outputImageDigest;
   }

@@ -1,0 +1,318 @@
+// WebSocket upgrades through the router (and their survival across route changes), and HTTPS
+// for edge routes: a certificate per host chosen by SNI, and the insecure-traffic policies.
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { routeKind, type Route } from '../../src/api/index.js';
+import {
+  createProject,
+  createRoute,
+  expose,
+  send,
+  startBackend,
+  startWorld,
+  untilServed,
+  untilTable,
+  type Backend,
+  type RouterWorld,
+} from './support.js';
+
+const run = promisify(execFile);
+
+let world: RouterWorld;
+let certDir: string;
+const backends: Backend[] = [];
+
+async function backend(name: string, handler?: Parameters<typeof startBackend>[1]) {
+  const b = await startBackend(name, handler);
+  backends.push(b);
+  return b;
+}
+
+/** A self-signed certificate for `host`, made with the openssl CLI. */
+async function certificate(host: string): Promise<{ cert: string; key: string }> {
+  const cert = join(certDir, `${host}.crt`);
+  const key = join(certDir, `${host}.key`);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${host}`,
+    '-addext',
+    `subjectAltName=DNS:${host}`,
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  ]);
+  return { cert: await readFile(cert, 'utf8'), key: await readFile(key, 'utf8') };
+}
+
+beforeAll(async () => {
+  certDir = await mkdtemp(join(tmpdir(), 'slipway-router-tls-'));
+  world = await startWorld({ listenHttps: '127.0.0.1:0' });
+  await createProject(world.t.admin, 'web');
+});
+
+afterAll(async () => {
+  await world?.close();
+  await Promise.all(backends.map((b) => b.close()));
+  await rm(certDir, { recursive: true, force: true });
+});
+
+/** An echo WebSocket server on a backend, answering `NAME:message`. */
+async function wsBackend(name: string): Promise<Backend> {
+  const b = await backend(name, (_req, res) => res.end(name));
+  const wss = new WebSocketServer({ server: b.server });
+  wss.on('connection', (socket, req) => {
+    socket.on('message', (data: Buffer) => {
+      const text = data.toString();
+      socket.send(`${name}:${text === 'xff' ? String(req.headers['x-forwarded-for']) : text}`);
+    });
+  });
+  return b;
+}
+
+function openWs(url: string, host: string): Promise<WebSocket> {
+  const u = new URL(url);
+  const ws = new WebSocket(`ws://${u.host}/socket`, { headers: { host } });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) =>
+      reject(new Error(`unexpected response ${res.statusCode}`)),
+    );
+  });
+}
+
+function ask(ws: WebSocket, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onClose = (): void => reject(new Error('the WebSocket closed'));
+    ws.once('close', onClose);
+    ws.once('message', (data: Buffer) => {
+      ws.off('close', onClose);
+      resolve(data.toString());
+    });
+    ws.send(text);
+  });
+}
+
+describe('WebSocket', () => {
+  it('upgrades through the router and keeps open tunnels across route changes', async () => {
+    const { api, router } = world;
+    const one = await wsBackend('ws-one');
+    const two = await wsBackend('ws-two');
+    await expose(api, 'web', 'ws-one', [one]);
+    await expose(api, 'web', 'ws-two', [two]);
+    await createRoute(api, 'web', 'chat', {
+      host: 'chat.example.com',
+      to: { kind: 'Service', name: 'ws-one', weight: 100 },
+    });
+    await untilServed(router, 'web/chat', 1);
+
+    const ws = await openWs(router.httpUrl, 'chat.example.com');
+    expect(await ask(ws, 'hello')).toBe('ws-one:hello');
+    expect(await ask(ws, 'xff')).toBe('ws-one:127.0.0.1');
+    expect(await router.metrics.tunnels.get()).toMatchObject({ values: [{ value: 1 }] });
+
+    // The route moves to another service: the open tunnel stays, new ones go to the new one.
+    const route = await api.get<Route>(routeKind, 'chat', { namespace: 'web' });
+    await api.update<Route>(routeKind, {
+      ...route,
+      spec: { ...route.spec, to: { kind: 'Service', name: 'ws-two', weight: 100 } },
+    });
+    await untilTable(
+      router,
+      (r) => r.table().backend('web/chat')?.targets[0]?.port === two.port,
+      'ws-two',
+    );
+    for (let i = 0; i < 20; i++) expect(await ask(ws, `m${i}`)).toBe(`ws-one:m${i}`);
+    const fresh = await openWs(router.httpUrl, 'chat.example.com');
+    expect(await ask(fresh, 'hi')).toBe('ws-two:hi');
+    ws.close();
+    fresh.close();
+    await Promise.all([once(ws, 'close'), once(fresh, 'close')]);
+  });
+
+  it('closes a tunnel idle for longer than the tunnel timeout', async () => {
+    const { api, router } = world;
+    const idle = await wsBackend('ws-idle');
+    await expose(api, 'web', 'ws-idle', [idle]);
+    await createRoute(
+      api,
+      'web',
+      'ws-idle',
+      { host: 'idle.example.com' },
+      {
+        'haproxy.router.openshift.io/timeout-tunnel': '1s',
+      },
+    );
+    await untilServed(router, 'web/ws-idle', 1);
+    const ws = await openWs(router.httpUrl, 'idle.example.com');
+    // Traffic keeps it open past the timeout...
+    for (let i = 0; i < 5; i++) {
+      expect(await ask(ws, `ping${i}`)).toBe(`ws-idle:ping${i}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // ...silence ends it.
+    const [code] = (await once(ws, 'close')) as [number];
+    expect(code).toBe(1006);
+  });
+
+  it('passes a refused upgrade back as an ordinary response and closes', async () => {
+    const { api, router } = world;
+    const refusing = await backend('refusing');
+    refusing.server.on('upgrade', (_req, socket) => {
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 6\r\n\r\nno way');
+    });
+    await expose(api, 'web', 'refusing', [refusing]);
+    await createRoute(api, 'web', 'refusing', { host: 'refusing.example.com' });
+    await untilServed(router, 'web/refusing', 1);
+    await expect(openWs(router.httpUrl, 'refusing.example.com')).rejects.toThrow(
+      'unexpected response 403',
+    );
+    await expect(openWs(router.httpUrl, 'nobody.example.com')).rejects.toThrow(
+      'unexpected response 503',
+    );
+    expect((await send(router.httpUrl, { host: 'refusing.example.com' })).status).toBe(200);
+  });
+});
+
+describe('HTTPS (edge termination)', () => {
+  function httpsGet(
+    host: string,
+    cert: string,
+    path = '/',
+  ): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+    const u = new URL(world.router.httpsUrl!);
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          host: u.hostname,
+          port: u.port,
+          path,
+          servername: host,
+          headers: { host },
+          ca: cert,
+          agent: false,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString(),
+              headers: res.headers,
+            }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  /** The certificate the router presents for a TLS server name. */
+  function presented(servername: string): Promise<string> {
+    const u = new URL(world.router.httpsUrl!);
+    return new Promise((resolve, reject) => {
+      const socket = tlsConnect(
+        { host: u.hostname, port: Number(u.port), servername, rejectUnauthorized: false },
+        () => {
+          const cn = socket.getPeerCertificate().subject?.CN;
+          socket.end();
+          resolve(String(cn));
+        },
+      );
+      socket.on('error', reject);
+    });
+  }
+
+  it('serves each edge host with its own certificate, chosen by SNI', async () => {
+    const { api, router } = world;
+    const shop = await certificate('secure.example.com');
+    const blog = await certificate('blog.example.com');
+    const app = await backend('tls-app');
+    await expose(api, 'web', 'tls-app', [app]);
+    await createRoute(api, 'web', 'secure', {
+      host: 'secure.example.com',
+      to: { kind: 'Service', name: 'tls-app', weight: 100 },
+      tls: {
+        termination: 'edge',
+        certificate: shop.cert,
+        key: shop.key,
+        insecureEdgeTerminationPolicy: 'Redirect',
+      },
+    });
+    await createRoute(api, 'web', 'blog', {
+      host: 'blog.example.com',
+      to: { kind: 'Service', name: 'tls-app', weight: 100 },
+      tls: {
+        termination: 'edge',
+        certificate: blog.cert,
+        key: blog.key,
+        insecureEdgeTerminationPolicy: 'Allow',
+      },
+    });
+    await untilServed(router, 'web/secure', 1);
+    await untilServed(router, 'web/blog', 1);
+
+    expect(await presented('secure.example.com')).toBe('secure.example.com');
+    expect(await presented('BLOG.example.com')).toBe('blog.example.com');
+    const r = await httpsGet('secure.example.com', shop.cert, '/x?y=1');
+    expect(r.status).toBe(200);
+    const seen = JSON.parse(r.body) as { headers: Record<string, string>; url: string };
+    expect(seen.url).toBe('/x?y=1');
+    expect(seen.headers['x-forwarded-proto']).toBe('https');
+    expect(seen.headers['x-forwarded-port']).toBe(new URL(router.httpsUrl!).port);
+    expect(String(r.headers['set-cookie'])).toMatch(/; Secure$/);
+    expect((await httpsGet('blog.example.com', blog.cert)).status).toBe(200);
+  });
+
+  it('applies the insecure policy: Redirect, Allow, None', async () => {
+    const { api, router } = world;
+    const httpsPort = new URL(router.httpsUrl!).port;
+    const redirect = await send(router.httpUrl, { host: 'secure.example.com', path: '/a?b=c' });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.location).toBe(`https://secure.example.com:${httpsPort}/a?b=c`);
+    expect((await send(router.httpUrl, { host: 'blog.example.com' })).status).toBe(200);
+
+    const only = await certificate('only.example.com');
+    await createRoute(api, 'web', 'only', {
+      host: 'only.example.com',
+      to: { kind: 'Service', name: 'tls-app', weight: 100 },
+      tls: { termination: 'edge', certificate: only.cert, key: only.key },
+    });
+    await untilServed(router, 'web/only', 1);
+    expect((await send(router.httpUrl, { host: 'only.example.com' })).status).toBe(503);
+    expect((await httpsGet('only.example.com', only.cert)).status).toBe(200);
+    // A plain HTTP route is not served over HTTPS.
+    const plain = await backend('plain');
+    await expose(api, 'web', 'plain', [plain]);
+    await createRoute(api, 'web', 'plain', { host: 'plain.example.com' });
+    await untilServed(router, 'web/plain', 1);
+    expect((await send(router.httpUrl, { host: 'plain.example.com' })).status).toBe(200);
+    await expect(presented('plain.example.com')).rejects.toThrow();
+  });
+
+  it('refuses the handshake for names it has no certificate for (no default set)', async () => {
+    await expect(presented('unknown.example.com')).rejects.toThrow();
+    // And still serves the others.
+    expect(await presented('secure.example.com')).toBe('secure.example.com');
+  });
+});
