@@ -36,6 +36,7 @@ interface NewBuildOptions {
   env: string[];
   labels: string[];
   to?: string;
+  sourceSecret?: string;
   output?: string;
   dryRun?: boolean;
 }
@@ -135,6 +136,10 @@ export function registerNewBuildCommand(program: Command, ctx: CliContext): void
     .option('-e, --env <KEY=VALUE>', 'build environment variable; repeatable', collect, [])
     .option('-l, --labels <k=v>', 'labels for everything created; repeatable', collect, [])
     .option('--to <tag>', 'the output image stream tag (default NAME:latest)')
+    .option(
+      '--source-secret <secret>',
+      "a Secret with the repository's credentials (kubernetes.io/basic-auth or ssh-auth)",
+    )
     .option('-o, --output <format>', 'print the objects (yaml or json) instead of creating them')
     .option('--dry-run', 'say what would be created without creating it')
     .action(async (sourceArg: string | undefined, opts: NewBuildOptions) => {
@@ -150,6 +155,8 @@ export function registerNewBuildCommand(program: Command, ctx: CliContext): void
       const source = sourceArg === undefined ? undefined : parseSourceArg(sourceArg);
       if (!source && !opts.binary)
         throw new CliError('a source repository is required (or --binary for uploaded input)');
+      if (opts.sourceSecret !== undefined && !source)
+        throw new CliError('--source-secret is for builds from a repository');
       if (source && opts.binary)
         throw new CliError(
           '--binary builds take no repository: upload with start-build --from-dir',
@@ -218,6 +225,7 @@ export function registerNewBuildCommand(program: Command, ctx: CliContext): void
           : { type: 'Binary', contextDir },
         env,
         outputTag: `${toRef.name}:${toRef.tag}`,
+        sourceSecret: opts.sourceSecret,
       };
       const objects = [...imageStreams(plan), buildConfig(plan)];
       if (opts.output) {

@@ -28,6 +28,8 @@ export interface BuildPlan {
   outputTag: string;
   dockerfilePath?: string | undefined;
   incremental?: boolean | undefined;
+  /** A Secret with the repository's credentials (basic-auth or ssh-auth). */
+  sourceSecret?: string | undefined;
 }
 
 /** A webhook secret like oc's: 20 random bytes as hex is plenty and URL-safe. */
@@ -83,6 +85,7 @@ export function buildConfig(
           type: 'Git',
           git: { uri: plan.source.uri, ...(plan.source.ref ? { ref: plan.source.ref } : {}) },
           ...(plan.source.contextDir ? { contextDir: plan.source.contextDir } : {}),
+          ...(plan.sourceSecret ? { sourceSecret: { name: plan.sourceSecret } } : {}),
         }
       : {
           type: 'Binary',

@@ -148,6 +148,13 @@ describe('build objects', () => {
     });
   });
 
+  it('names the source secret when given', () => {
+    const bc = buildConfig({ ...plan, sourceSecret: 'repo-creds' }) as unknown as {
+      spec: { source: { sourceSecret?: { name: string } } };
+    };
+    expect(bc.spec.source.sourceSecret).toEqual({ name: 'repo-creds' });
+  });
+
   it('gives binary builds no automatic triggers and random secrets otherwise', () => {
     const binary = buildConfig({
       ...plan,
