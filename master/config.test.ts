@@ -17,7 +17,18 @@ describe('loadConfig', () => {
       registry: undefined,
       allowFileGitSources: false,
       binaryBuildMaxBytes: 50 * 1024 * 1024,
+      routeSubdomain: 'apps.localhost',
+      serviceCidr: '172.30.0.0/16',
     });
+  });
+
+  it('reads the service CIDR and refuses one that is not an IPv4 network', () => {
+    expect(
+      loadConfig({ SLIPWAY_DATA_DIR: '/d', SLIPWAY_SERVICE_CIDR: '10.96.0.0/12' }).serviceCidr,
+    ).toBe('10.96.0.0/12');
+    expect(() => loadConfig({ SLIPWAY_DATA_DIR: '/d' }, { serviceCidr: '10.96.0.1/12' })).toThrow(
+      /serviceCidr: must be a network address/,
+    );
   });
 
   it('reads the build settings from the environment and options', () => {

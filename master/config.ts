@@ -1,6 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseListen } from '../src/util/listen.js';
+import { DEFAULT_SERVICE_CIDR, parseCidr } from './admission/service-ip.js';
 
 /** The master's configuration, validated once at start. */
 export interface MasterConfig {
@@ -28,6 +29,11 @@ export interface MasterConfig {
   allowFileGitSources: boolean;
   /** The largest binary build input (`start-build --from-dir`) accepted, in bytes. */
   binaryBuildMaxBytes: number;
+  /** The IPv4 range Services' ClusterIPs are allocated from. */
+  serviceCidr: string;
+  /** The domain of generated route hosts: a route without spec.host gets
+   * `NAME-NAMESPACE.SUBDOMAIN`. */
+  routeSubdomain: string;
 }
 
 /** What the command line may set; each overrides its environment variable. */
@@ -44,9 +50,15 @@ export interface MasterOptions {
   registry?: string | undefined;
   allowFileGitSources?: boolean | string | undefined;
   binaryBuildMaxBytes?: number | string | undefined;
+  serviceCidr?: string | undefined;
+  routeSubdomain?: string | undefined;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:8443';
+
+/** `*.localhost` names resolve to loopback without any DNS set-up (RFC 6761; browsers and
+ * curl do it themselves), so generated route hosts reach a router on this machine. */
+export const DEFAULT_ROUTE_SUBDOMAIN = 'apps.localhost';
 
 /** The environment variables loadConfig reads. */
 export const ENV = {
@@ -62,6 +74,8 @@ export const ENV = {
   registry: 'SLIPWAY_REGISTRY',
   allowFileGitSources: 'SLIPWAY_ALLOW_FILE_GIT_SOURCES',
   binaryBuildMaxBytes: 'SLIPWAY_BINARY_BUILD_MAX_BYTES',
+  serviceCidr: 'SLIPWAY_SERVICE_CIDR',
+  routeSubdomain: 'SLIPWAY_ROUTE_SUBDOMAIN',
 } as const;
 
 /** Default limit of a binary build's input: 50 MiB. */
@@ -119,8 +133,19 @@ const schema = z.object({
     .int()
     .min(1)
     .max(8 * 1024 * 1024 * 1024),
+  serviceCidr: z.string().superRefine((value, ctx) => {
+    const parsed = parseCidr(value);
+    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+  }),
   nodeMonitorGracePeriodSeconds: seconds.min(1),
   podEvictionTimeoutSeconds: seconds,
+  routeSubdomain: z
+    .string()
+    .max(200)
+    .regex(
+      /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/,
+      'must be a lowercase DNS subdomain (for example apps.localhost)',
+    ),
 });
 
 /**
@@ -151,6 +176,8 @@ export function loadConfig(
     registry: pick('registry'),
     allowFileGitSources: pick('allowFileGitSources') ?? false,
     binaryBuildMaxBytes: pick('binaryBuildMaxBytes') ?? DEFAULT_BINARY_BUILD_MAX_BYTES,
+    serviceCidr: pick('serviceCidr') ?? DEFAULT_SERVICE_CIDR,
+    routeSubdomain: pick('routeSubdomain') ?? DEFAULT_ROUTE_SUBDOMAIN,
   };
   const result = schema.safeParse(input);
   if (!result.success) {
@@ -174,5 +201,7 @@ export function loadConfig(
     registry: c.registry,
     allowFileGitSources: c.allowFileGitSources,
     binaryBuildMaxBytes: c.binaryBuildMaxBytes,
+    serviceCidr: c.serviceCidr,
+    routeSubdomain: c.routeSubdomain,
   };
 }

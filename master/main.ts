@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { builtinKinds } from '../src/api/kinds/index.js';
 import { installAdmission } from './admission/index.js';
+import { parseCidr, type Cidr } from './admission/service-ip.js';
 import { RuleAuthorizer } from './auth/authorizer.js';
 import { loadOrCreateTokens, TokenAuthenticator } from './auth/tokens.js';
 import { isLoopback, type MasterConfig } from './config.js';
@@ -14,6 +15,7 @@ import { createApp, type VersionInfo } from './server/app.js';
 import { lockDataDir } from './server/data-dir-lock.js';
 import { registerBuildAdmission } from './server/build-admission.js';
 import { registerPodDeletion } from './server/pod-deletion.js';
+import { registerRouteHostDefault } from './server/route-host.js';
 import { apiUpgradeHandler } from './server/pod-proxy.js';
 import { Projects } from './server/projects.js';
 import { ResourceStore } from './server/resources.js';
@@ -124,7 +126,13 @@ export async function startMaster(
     const projects = new Projects(resources, log.child({ component: 'projects' }));
     registerPodDeletion(resources);
     registerBuildAdmission(resources, { allowFileGitSources: config.allowFileGitSources });
-    const admission = installAdmission({ resources, projects, logger: log });
+    registerRouteHostDefault(resources, { subdomain: config.routeSubdomain });
+    const admission = installAdmission({
+      resources,
+      projects,
+      logger: log,
+      serviceCidr: parseCidr(config.serviceCidr) as Cidr,
+    });
     await projects.resumeTerminating();
     await admission.repair();
     await projects.ensureBootstrap();

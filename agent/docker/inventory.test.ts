@@ -111,6 +111,29 @@ describe('selectGarbage', () => {
     expect(selectGarbage(pods, 5)).toEqual([]);
   });
 
+  it('removes every dead sandbox once a new one runs, and keeps the newest otherwise', () => {
+    const restarted = groupPods(
+      [
+        entry(podB, 'POD', 0, 'exited'),
+        entry(podB, 'POD', 1, 'dead'),
+        entry(podB, 'POD', 2, 'running'),
+      ],
+      [],
+      NODE,
+    );
+    expect(
+      selectGarbage(restarted, 1)
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(['b-POD-0', 'b-POD-1']);
+    const finished = groupPods(
+      [entry(podB, 'POD', 0, 'exited'), entry(podB, 'POD', 1, 'dead')],
+      [],
+      NODE,
+    );
+    expect(selectGarbage(finished, 1).map((c) => c.id)).toEqual(['b-POD-0']);
+  });
+
   it('keeps a dead sandbox while a kept container still joins it', () => {
     const pods = groupPods(
       [
@@ -122,8 +145,8 @@ describe('selectGarbage', () => {
       [],
       NODE,
     );
-    // POD-0 is beyond the newest dead sandbox but app-0 (kept) still refers to it.
-    expect(selectGarbage(pods, 1).map((c) => c.id)).toEqual([]);
+    // POD-2 runs, so no dead sandbox is kept, but app-0 (kept) still refers to POD-0.
+    expect(selectGarbage(pods, 1).map((c) => c.id)).toEqual(['b-POD-1']);
     expect(
       selectGarbage(pods, 0)
         .map((c) => c.id)

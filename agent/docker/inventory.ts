@@ -167,8 +167,9 @@ const DEAD = new Set<ContainerStateName>(['exited', 'dead']);
 
 /**
  * Dead containers to remove: per pod and container name, all exited/dead instances beyond the
- * newest `keep` (kept for `logs --previous`). Never running or created ones (the reconciler may be
- * about to start them), and never a sandbox a remaining container still joins.
+ * newest `keep` (kept for `logs --previous`), and every dead sandbox once a newer one runs. Never
+ * running or created ones (the reconciler may be about to start them), and never a sandbox a
+ * remaining container still joins.
  */
 export function selectGarbage(pods: readonly PodInventory[], keep = 1): ManagedContainer[] {
   const garbage: ManagedContainer[] = [];
@@ -191,7 +192,10 @@ export function selectGarbage(pods: readonly PodInventory[], keep = 1): ManagedC
         .map((c) => c.sandboxId as string),
     );
     const deadSandboxes = pod.sandboxes.filter((s) => DEAD.has(s.state)).sort(newestFirst);
-    for (const s of deadSandboxes.slice(Math.max(0, keep))) {
+    // A dead sandbox holds no logs: once a new one runs, none is kept (one that died while the
+    // engine stopped may be left `dead` by Docker, never to start again).
+    const keepSandboxes = pod.sandboxes.some((s) => s.state === 'running') ? 0 : keep;
+    for (const s of deadSandboxes.slice(Math.max(0, keepSandboxes))) {
       if (!stillJoined.has(s.id)) remove.add(s.id);
     }
     for (const c of [...pod.containers, ...pod.sandboxes]) if (remove.has(c.id)) garbage.push(c);

@@ -4,13 +4,21 @@
  * project's security policy. See README.md beside this file.
  */
 import type { Logger } from 'pino';
-import { podKind, projectKind } from '../../src/api/kinds/index.js';
+import { podKind, projectKind, serviceKind } from '../../src/api/kinds/index.js';
 import type { Pod } from '../../src/api/kinds/pod.js';
+import type { Service } from '../../src/api/kinds/service.js';
 import type { Projects } from '../server/projects.js';
 import type { ResourceStore } from '../server/resources.js';
 import { admitBuildPodCreate, admitBuildPodUpdate } from './build-pods.js';
 import { admitPod, admitPodUpdate } from './pod-security.js';
 import { admitProjectCreate, admitProjectUpdate } from './project-security.js';
+import {
+  admitServiceUpdate,
+  DEFAULT_SERVICE_CIDR,
+  parseCidr,
+  ServiceIpAllocator,
+  type Cidr,
+} from './service-ip.js';
 import { UidRangeAllocator, type UidPool } from './uid-ranges.js';
 
 export interface Admission {
@@ -25,6 +33,8 @@ export function installAdmission(options: {
   projects: Projects;
   logger: Logger;
   pool?: UidPool;
+  /** The range ClusterIPs come from; default 172.30.0.0/16. */
+  serviceCidr?: Cidr;
 }): Admission {
   const { resources, projects, logger } = options;
   const allocator = new UidRangeAllocator(resources.store, options.pool);
@@ -42,6 +52,17 @@ export function installAdmission(options: {
     admitUpdate: admitProjectUpdate,
   });
   projects.onDelete((name) => allocator.releaseOps(name));
+
+  const serviceIps = new ServiceIpAllocator(
+    resources.store,
+    options.serviceCidr ?? (parseCidr(DEFAULT_SERVICE_CIDR) as Cidr),
+  );
+  resources.registerHooks(serviceKind, {
+    admitCreate: (svc) => serviceIps.admitCreate(svc as Service),
+    admitUpdate: (current, next) => admitServiceUpdate(current as Service, next as Service),
+    deleteOps: (svc) => serviceIps.releaseOps(svc),
+  });
+  projects.onDelete((name) => serviceIps.releaseNamespaceOps(name));
 
   resources.registerHooks(podKind, {
     admitCreate: async (pod, ctx) => {

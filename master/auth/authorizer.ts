@@ -90,6 +90,13 @@ export const CONTROLLER_MANAGER_RULES: readonly PolicyRule[] = [
     apiGroups: [''],
     resources: ['events'],
   },
+  // The endpoints controller.
+  { verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['services'] },
+  {
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+    apiGroups: [''],
+    resources: ['endpoints'],
+  },
 ];
 
 /**
@@ -126,6 +133,17 @@ export const BUILD_CONTROLLER_RULES: readonly PolicyRule[] = [
   { verbs: ['get', 'list', 'watch', 'create', 'delete'], apiGroups: [''], resources: ['pods'] },
 ];
 
+/** What the controller-manager's route admission may do, cluster-wide: read routes and write
+ * their status.ingress (which router admitted them). */
+export const ROUTE_ADMISSION_RULES: readonly PolicyRule[] = [
+  { verbs: ['get', 'list', 'watch'], apiGroups: ['route.openshift.io'], resources: ['routes'] },
+  {
+    verbs: ['get', 'update', 'patch'],
+    apiGroups: ['route.openshift.io'],
+    resources: ['routes/status'],
+  },
+];
+
 /** The `openshift` project holds the shared builder images: every user may read its streams. */
 export const SHARED_IMAGES_NAMESPACE = 'openshift';
 export const SHARED_IMAGES_RULES: readonly PolicyRule[] = [
@@ -159,6 +177,7 @@ export const DEFAULT_BINDINGS: readonly Binding[] = [
     rules: CONTROLLER_MANAGER_RULES,
   },
   { subjects: [{ kind: 'User', name: CONTROLLER_MANAGER_USER }], rules: BUILD_CONTROLLER_RULES },
+  { subjects: [{ kind: 'User', name: CONTROLLER_MANAGER_USER }], rules: ROUTE_ADMISSION_RULES },
   {
     subjects: [{ kind: 'Group', name: AUTHENTICATED_GROUP }],
     namespace: SHARED_IMAGES_NAMESPACE,

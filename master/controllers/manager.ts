@@ -1,10 +1,23 @@
-import { nodeKind, podKind, type Node, type Pod } from '../../src/api/index.js';
+import {
+  nodeKind,
+  podKind,
+  routeKind,
+  type Node,
+  type Pod,
+  type Route,
+} from '../../src/api/index.js';
 import { ApiClient, EventRecorder } from '../../src/client/index.js';
 import { clientListWatcher, Informer } from '../../src/reconcile/index.js';
 import type { Logger } from '../../src/util/logger.js';
 import { buildControllers } from './build/start.js';
 import { httpControllerClient } from './client.js';
+import { endpointsController } from './endpoints/index.js';
 import { NODE_CONTROLLER_COMPONENT, NodeLifecycleController } from './node-lifecycle/index.js';
+import {
+  DEFAULT_ROUTER_NAME,
+  httpRouteStatusClient,
+  RouteAdmissionController,
+} from './route-admission/index.js';
 import { SCHEDULER_COMPONENT, SchedulerController } from './scheduler/index.js';
 
 export interface ControllerManagerOptions {
@@ -17,6 +30,8 @@ export interface ControllerManagerOptions {
   podEvictionTimeoutMs: number;
   /** The cluster registry builds push to (`HOST:PORT`); undefined: none configured. */
   registry?: string | undefined;
+  /** The router whose route admission the controller-manager writes; default `default`. */
+  routerName?: string | undefined;
 }
 
 export interface RunningControllerManager {
@@ -83,6 +98,18 @@ export function startControllerManager(
     evictionTimeoutMs: options.podEvictionTimeoutMs,
   });
 
+  const routes = new Informer<Route>({
+    name: 'routes',
+    listWatcher: clientListWatcher<Route>(client, routeKind, informerOptions),
+    logger,
+  });
+  const routeAdmission = new RouteAdmissionController({
+    routes,
+    client: httpRouteStatusClient(client),
+    logger,
+    routerName: options.routerName ?? DEFAULT_ROUTER_NAME,
+  });
+
   const abort = new AbortController();
   const { signal } = abort;
   const running = Promise.all([
@@ -91,6 +118,9 @@ export function startControllerManager(
     scheduler.run(signal),
     nodeLifecycle.run(signal),
     builds.run(signal),
+    endpointsController({ client, pods, logger, informerOptions }).run(signal),
+    routes.run(signal),
+    routeAdmission.run(signal),
   ]).catch((err: unknown) => logger.error({ err }, 'controller-manager failed'));
   logger.info(
     {

@@ -66,6 +66,9 @@ export interface KindHooks {
   admitUpdate?: (current: ApiObject, next: ApiObject, ctx: RequestContext) => void;
   /** Replaces the generic delete (projects delete their contents). */
   delete?: (name: string, options: DeleteOptions) => Promise<ApiObject>;
+  /** Store ops to commit in the same transaction as the object's final deletion (freeing a
+   * reservation admission made). */
+  deleteOps?: (obj: ApiObject) => Promise<TxnOp[]>;
   /**
    * Graceful deletion (Kubernetes' RESTGracefulDeleteStrategy): the seconds a stored object
    * gets to terminate when deleted, given the grace period the request asked for. Above 0 the
@@ -591,7 +594,13 @@ export class ResourceStore {
         if (step.type === 'now') {
           // Exactly the revision judged above (a pod bound meanwhile is judged again).
           const at = hooks?.gracePeriod ? kv.modRevision : expected;
-          return this.decode(await this.store.delete(key, at));
+          const extra = (await hooks?.deleteOps?.(current)) ?? [];
+          if (extra.length === 0) return this.decode(await this.store.delete(key, at));
+          const revision = await this.store.txn([
+            { op: 'delete', key, expectedModRevision: at ?? kv.modRevision },
+            ...extra,
+          ]);
+          return this.decode({ ...kv, modRevision: revision - extra.length });
         }
         return this.decode(await this.store.update(key, this.encode(step.next), kv.modRevision));
       } catch (err) {

@@ -1,0 +1,3 @@
+export * from './controller.js';
+export * from './endpoints.js';
+export * from './start.js';

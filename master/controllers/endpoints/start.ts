@@ -1,0 +1,38 @@
+import { endpointsKind, serviceKind, type Pod } from '../../../src/api/index.js';
+import type { Endpoints } from '../../../src/api/kinds/endpoints.js';
+import type { Service } from '../../../src/api/kinds/service.js';
+import type { ApiClient } from '../../../src/client/index.js';
+import { clientListWatcher, Informer, type Logger } from '../../../src/reconcile/index.js';
+import { EndpointsController, httpEndpointsClient } from './controller.js';
+
+/** The endpoints controller with its Service and Endpoints informers, over the shared pods. */
+export function endpointsController(options: {
+  client: ApiClient;
+  pods: Informer<Pod>;
+  logger: Logger;
+  informerOptions: { watchTimeoutSeconds: number };
+}): { run(signal: AbortSignal): Promise<void> } {
+  const { client, logger, informerOptions } = options;
+  const services = new Informer<Service>({
+    name: 'services',
+    listWatcher: clientListWatcher<Service>(client, serviceKind, informerOptions),
+    logger,
+  });
+  const endpoints = new Informer<Endpoints>({
+    name: 'endpoints',
+    listWatcher: clientListWatcher<Endpoints>(client, endpointsKind, informerOptions),
+    logger,
+  });
+  const controller = new EndpointsController({
+    services,
+    endpoints,
+    pods: options.pods,
+    client: httpEndpointsClient(client),
+    logger,
+  });
+  return {
+    run: async (signal) => {
+      await Promise.all([services.run(signal), endpoints.run(signal), controller.run(signal)]);
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export * from './admission.js';
+export * from './client.js';
+export * from './controller.js';
