@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseDuration, parseLabels } from './config.js';
+import { parseDuration } from '../src/util/duration.js';
+import { loadConfig, parseLabels } from './config.js';
 
 const required = { server: 'http://127.0.0.1:8443', token: 't0k3n' };
 

@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { positiveDurationSchema } from '../src/util/duration.js';
 import { dns1123Subdomain } from '../src/api/names.js';
 import { memoryBytes } from '../src/api/quantity.js';
 import { parseListen } from '../src/util/listen.js';
@@ -142,23 +143,6 @@ export const AGENT_DEFAULTS = {
   buildAllowLocalSources: false,
 } as const;
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `250ms`, `10s`, `1.5m`, `2h`, `1m30s`; plain digits are seconds; numbers are milliseconds. */
-export function parseDuration(value: number | string): number {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new Error(`invalid duration ${value}`);
-    return Math.round(value);
-  }
-  const text = value.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
-    throw new Error(`"${value}" is not a duration (e.g. 200ms, 10s, 5m, 1h)`);
-  }
-  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!]!, 0));
-}
-
 /** `k=v,k2=v2` to a record. */
 export function parseLabels(value: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -171,17 +155,6 @@ export function parseLabels(value: string): Record<string, string> {
   }
   return out;
 }
-
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
-
-const positiveDuration = duration.refine((ms) => ms > 0, 'must be greater than zero');
 
 const int = (min: number, max: number): z.ZodType<number, number | string> =>
   z.coerce.number().int().min(min).max(max) as unknown as z.ZodType<number, number | string>;
@@ -205,13 +178,13 @@ const schema = z.object({
     for (const problem of dns1123Subdomain(v)) ctx.addIssue({ code: 'custom', message: problem });
   }),
   docker: z.string().min(1),
-  heartbeatInterval: positiveDuration,
-  backoffBase: positiveDuration,
-  backoffMax: positiveDuration,
-  backoffReset: positiveDuration,
+  heartbeatInterval: positiveDurationSchema,
+  backoffBase: positiveDurationSchema,
+  backoffMax: positiveDurationSchema,
+  backoffReset: positiveDurationSchema,
   pidsLimit: int(16, 4_194_304),
-  gcInterval: positiveDuration,
-  resyncInterval: positiveDuration,
+  gcInterval: positiveDurationSchema,
+  resyncInterval: positiveDurationSchema,
   workers: int(1, 64),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   nodeIP: z.union([z.ipv4(), z.ipv6()]).optional(),
@@ -239,7 +212,7 @@ const schema = z.object({
       return z.NEVER;
     }
   }),
-  buildCloneTimeout: positiveDuration,
+  buildCloneTimeout: positiveDurationSchema,
   buildAllowLocalSources: z.union([z.boolean(), z.string()]).transform((v, ctx) => {
     if (typeof v === 'boolean') return v;
     if (/^(true|1|yes)$/i.test(v)) return true;

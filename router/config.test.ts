@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseDuration } from './config.js';
+import { parseDuration } from '../src/util/duration.js';
+import { loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   const base = { server: 'http://127.0.0.1:8443/', token: 't' };

@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { durationSchema, positiveDurationSchema } from '../src/util/duration.js';
 import { dns1123Subdomain } from '../src/api/names.js';
 import { parseListen } from '../src/util/listen.js';
 import type { Balance } from './annotations.js';
@@ -123,33 +124,6 @@ export const ROUTER_DEFAULTS = {
   logLevel: 'info',
 } as const;
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `250ms`, `10s`, `1.5m`, `2h`, `1m30s`; plain digits are seconds; numbers are milliseconds. */
-export function parseDuration(value: number | string): number {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new Error(`invalid duration ${value}`);
-    return Math.round(value);
-  }
-  const text = value.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
-    throw new Error(`"${value}" is not a duration (e.g. 200ms, 10s, 5m, 1h)`);
-  }
-  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!]!, 0));
-}
-
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
-const positiveDuration = duration.refine((ms) => ms > 0, 'must be greater than zero');
-
 const listen = z.string().transform((value, ctx) => {
   try {
     return parseListen(value);
@@ -194,12 +168,12 @@ const schema = z.object({
   defaultCertificate: z.string().min(1).optional(),
   stateFile: z.string().min(1).optional(),
   defaultBalance: z.enum(['roundrobin', 'leastconn', 'source', 'random']),
-  connectTimeout: positiveDuration,
-  serverTimeout: positiveDuration,
-  clientTimeout: positiveDuration,
-  tunnelTimeout: positiveDuration,
-  drainTimeout: duration,
-  debounce: duration,
+  connectTimeout: positiveDurationSchema,
+  serverTimeout: positiveDurationSchema,
+  clientTimeout: positiveDurationSchema,
+  tunnelTimeout: positiveDurationSchema,
+  drainTimeout: durationSchema,
+  debounce: durationSchema,
   connectionsPerTarget: z.coerce.number().int().min(1).max(65536),
   workers: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
