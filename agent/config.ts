@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { serverUrlSchema, tokenSchema } from '../src/util/connection-config.js';
 import { positiveDurationSchema } from '../src/util/duration.js';
 import { dns1123Subdomain } from '../src/api/names.js';
 import { memoryBytes } from '../src/api/quantity.js';
@@ -160,20 +161,8 @@ const int = (min: number, max: number): z.ZodType<number, number | string> =>
   z.coerce.number().int().min(min).max(max) as unknown as z.ZodType<number, number | string>;
 
 const schema = z.object({
-  server: z
-    .string({ message: 'Required value: pass --server URL or set SLIPWAY_AGENT_SERVER' })
-    .min(1, 'Required value: pass --server URL or set SLIPWAY_AGENT_SERVER')
-    .refine((v) => {
-      try {
-        const u = new URL(v);
-        return u.protocol === 'http:' || u.protocol === 'https:';
-      } catch {
-        return false;
-      }
-    }, 'must be an http(s) URL such as http://127.0.0.1:8443'),
-  token: z
-    .string({ message: 'Required value: pass --token or set SLIPWAY_AGENT_TOKEN' })
-    .min(1, 'Required value: pass --token or set SLIPWAY_AGENT_TOKEN'),
+  server: serverUrlSchema('SLIPWAY_AGENT_SERVER'),
+  token: tokenSchema('SLIPWAY_AGENT_TOKEN'),
   nodeName: z.string().superRefine((v, ctx) => {
     for (const problem of dns1123Subdomain(v)) ctx.addIssue({ code: 'custom', message: problem });
   }),

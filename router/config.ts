@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { serverUrlSchema, tokenSchema } from '../src/util/connection-config.js';
 import { durationSchema, positiveDurationSchema } from '../src/util/duration.js';
 import { dns1123Subdomain } from '../src/api/names.js';
 import { parseListen } from '../src/util/listen.js';
@@ -143,20 +144,8 @@ const bool = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
 });
 
 const schema = z.object({
-  server: z
-    .string({ message: 'Required value: pass --server URL or set SLIPWAY_ROUTER_SERVER' })
-    .min(1, 'Required value: pass --server URL or set SLIPWAY_ROUTER_SERVER')
-    .refine((v) => {
-      try {
-        const u = new URL(v);
-        return u.protocol === 'http:' || u.protocol === 'https:';
-      } catch {
-        return false;
-      }
-    }, 'must be an http(s) URL such as http://127.0.0.1:8443'),
-  token: z
-    .string({ message: 'Required value: pass --token or set SLIPWAY_ROUTER_TOKEN' })
-    .min(1, 'Required value: pass --token or set SLIPWAY_ROUTER_TOKEN'),
+  server: serverUrlSchema('SLIPWAY_ROUTER_SERVER'),
+  token: tokenSchema('SLIPWAY_ROUTER_TOKEN'),
   routerName: z.string().superRefine((v, ctx) => {
     for (const problem of dns1123Subdomain(v)) ctx.addIssue({ code: 'custom', message: problem });
   }),
