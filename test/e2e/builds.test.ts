@@ -252,10 +252,13 @@ describe('incremental builds', () => {
     expect(second).toContain(
       '---> Restoring build artifacts (node_modules from the previous image)',
     );
+    // The lock file did not change, so npm is not run to install; the package's own
+    // postinstall script still runs, as `npm install` would have run it.
     expect(second).toContain(
-      '---> Installing dependencies (npm install, reusing the restored node_modules)',
+      '---> Dependencies unchanged since the previous build (same lock file): skipping npm install',
     );
-    expect(second).toMatch(/^up to date in /m);
+    expect(second).toContain("---> Running the package's postinstall script");
+    expect(second).not.toContain('---> Installing dependencies');
     expect(second).not.toMatch(/^added \d+ package/m);
     expect(second).toContain('install marker kept');
     const build = await finishedBuild(stack, NS, 'node-deps-2');
@@ -275,5 +278,29 @@ describe('incremental builds', () => {
     expect(await stack.ok(['describe', 'build', 'node-deps-2', '-n', NS])).toMatch(
       /^Incremental Build:\s+yes$/m,
     );
-  }, 240_000);
+
+    // A changed lock file: npm runs again over the restored tree, and keeps what still matches.
+    const files = await fixtureFiles('node-deps');
+    const bump = (text: string): string =>
+      text.replaceAll('"version": "1.0.0"', '"version": "1.0.1"');
+    expect(bump(files['package-lock.json']!)).not.toBe(files['package-lock.json']);
+    await git.commit(
+      'node-deps',
+      {
+        'package.json': bump(files['package.json']!),
+        'package-lock.json': bump(files['package-lock.json']!),
+      },
+      { message: 'Version 1.0.1' },
+    );
+    const third = await stack.run(['start-build', 'node-deps', '-F', '-n', NS], {
+      timeoutMs: 240_000,
+    });
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.stdout).toContain(
+      '---> Installing dependencies (npm install, reusing the restored node_modules)',
+    );
+    expect(third.stdout).toMatch(/^up to date in /m);
+    expect(third.stdout).toContain('install marker kept');
+    expect((await finishedBuild(stack, NS, 'node-deps-3')).status?.phase).toBe('Complete');
+  }, 300_000);
 });
