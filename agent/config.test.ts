@@ -132,3 +132,30 @@ describe('parseDuration and parseLabels', () => {
     expect(() => parseLabels('novalue')).toThrow(/not a KEY=VALUE label/);
   });
 });
+
+describe('service proxy and cluster DNS settings', () => {
+  it('runs both by default, the DNS on the bridge gateway at a free port', () => {
+    const c = loadConfig({}, required);
+    expect(c.serviceProxy).toBe(true);
+    expect(c.dnsListen).toEqual({ host: undefined, port: 0 });
+  });
+
+  it('reads SLIPWAY_AGENT_SERVICE_PROXY and SLIPWAY_AGENT_DNS_LISTEN', () => {
+    const c = loadConfig(
+      { SLIPWAY_AGENT_SERVICE_PROXY: 'false', SLIPWAY_AGENT_DNS_LISTEN: '172.17.0.1:5353' },
+      required,
+    );
+    expect(c.serviceProxy).toBe(false);
+    expect(c.dnsListen).toEqual({ host: '172.17.0.1', port: 5353 });
+    expect(loadConfig({ SLIPWAY_AGENT_DNS_LISTEN: '1053' }, required).dnsListen).toEqual({
+      host: undefined,
+      port: 1053,
+    });
+    expect(() => loadConfig({ SLIPWAY_AGENT_SERVICE_PROXY: 'maybe' }, required)).toThrow(
+      /serviceProxy: "maybe" is not true or false/,
+    );
+    expect(() => loadConfig({ SLIPWAY_AGENT_DNS_LISTEN: 'localhost:53' }, required)).toThrow(
+      /dnsListen: "localhost" is not an IPv4 address/,
+    );
+  });
+});

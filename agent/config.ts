@@ -2,6 +2,7 @@
  * The agent's configuration, validated once at start from the environment and the command line
  * (options win). Nothing else in the agent reads process.env.
  */
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { serverUrlSchema, tokenSchema } from '../src/util/connection-config.js';
@@ -56,6 +57,11 @@ export interface AgentConfig {
   /** Where the agent keeps build workspaces and build logs (`DATA_DIR/builds/<pod uid>`). */
   dataDir: string;
   builds: BuildConfig;
+  /** Run the service proxy and the cluster DNS (local engines only). */
+  serviceProxy: boolean;
+  /** Where the cluster DNS listens: host undefined means the Docker bridge gateway; port 0
+   * picks a free one. */
+  dnsListen: { host: string | undefined; port: number };
 }
 
 export interface BuildConfig {
@@ -92,6 +98,8 @@ export interface AgentOptions {
   buildSourceLimit?: number | string | undefined;
   buildCloneTimeout?: number | string | undefined;
   buildAllowLocalSources?: boolean | string | undefined;
+  serviceProxy?: boolean | string | undefined;
+  dnsListen?: string | undefined;
 }
 
 /** The environment variables loadConfig reads. */
@@ -118,6 +126,8 @@ export const AGENT_ENV = {
   buildSourceLimit: 'SLIPWAY_AGENT_BUILD_SOURCE_LIMIT',
   buildCloneTimeout: 'SLIPWAY_AGENT_BUILD_CLONE_TIMEOUT',
   buildAllowLocalSources: 'SLIPWAY_AGENT_BUILD_ALLOW_LOCAL_SOURCES',
+  serviceProxy: 'SLIPWAY_AGENT_SERVICE_PROXY',
+  dnsListen: 'SLIPWAY_AGENT_DNS_LISTEN',
 } as const;
 
 export const AGENT_DEFAULTS = {
@@ -142,6 +152,9 @@ export const AGENT_DEFAULTS = {
   buildSourceLimit: '1Gi',
   buildCloneTimeout: 300_000,
   buildAllowLocalSources: false,
+  serviceProxy: true,
+  /** The Docker bridge gateway, a free port. */
+  dnsListen: '0',
 } as const;
 
 /** `k=v,k2=v2` to a record. */
@@ -155,6 +168,27 @@ export function parseLabels(value: string): Record<string, string> {
     out[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
   }
   return out;
+}
+
+const booleanSetting = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'boolean') return v;
+  if (/^(true|1|yes)$/i.test(v)) return true;
+  if (/^(false|0|no)$/i.test(v)) return false;
+  ctx.addIssue({ code: 'custom', message: `"${v}" is not true or false` });
+  return z.NEVER;
+});
+
+/** `PORT` (on the bridge gateway) or `IPV4:PORT`. */
+function parseDnsListen(value: string): { host: string | undefined; port: number } {
+  if (/^\d{1,5}$/.test(value.trim())) {
+    const port = Number(value);
+    if (port > 65535) throw new Error(`"${value}" is not a port`);
+    return { host: undefined, port };
+  }
+  const parsed = parseListen(value);
+  // The service proxy's rules are IPv4 (they DNAT the cluster DNS address to this one).
+  if (isIP(parsed.host) !== 4) throw new Error(`"${parsed.host}" is not an IPv4 address`);
+  return parsed;
 }
 
 const int = (min: number, max: number): z.ZodType<number, number | string> =>
@@ -209,6 +243,15 @@ const schema = z.object({
     ctx.addIssue({ code: 'custom', message: `"${v}" is not true or false` });
     return z.NEVER;
   }),
+  serviceProxy: booleanSetting,
+  dnsListen: z.string().transform((value, ctx) => {
+    try {
+      return parseDnsListen(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
   extraLabels: z.union([z.record(z.string(), z.string()), z.string()]).transform((v, ctx) => {
     if (typeof v !== 'string') return v;
     try {
@@ -262,6 +305,8 @@ export function loadConfig(
     buildSourceLimit: pick('buildSourceLimit') ?? AGENT_DEFAULTS.buildSourceLimit,
     buildCloneTimeout: pick('buildCloneTimeout') ?? AGENT_DEFAULTS.buildCloneTimeout,
     buildAllowLocalSources: pick('buildAllowLocalSources') ?? AGENT_DEFAULTS.buildAllowLocalSources,
+    serviceProxy: pick('serviceProxy') ?? AGENT_DEFAULTS.serviceProxy,
+    dnsListen: pick('dnsListen') ?? AGENT_DEFAULTS.dnsListen,
   };
   const result = schema.safeParse(input);
   if (!result.success) {
@@ -299,5 +344,7 @@ export function loadConfig(
       cloneTimeoutMs: c.buildCloneTimeout,
       allowLocalSources: c.buildAllowLocalSources,
     },
+    serviceProxy: c.serviceProxy,
+    dnsListen: c.dnsListen,
   };
 }

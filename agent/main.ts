@@ -1,10 +1,11 @@
 /**
  * Starts the node agent: connects to Docker, registers the Node, then runs the pod reconciler
  * (an informer on this node's pods, Docker events and a periodic resync feeding one work queue),
- * the probes, the heartbeat and garbage collection. Nothing happens at import time.
+ * the probes, the heartbeat and garbage collection, and (local engine) the service proxy and
+ * cluster DNS. Nothing happens at import time.
  *
- * `close()` stops all of that but leaves the pods' containers running: an agent restart must
- * not restart workloads. The next agent adopts them from their labels.
+ * `close()` stops all of that but leaves the pods' containers running, and the service rules in
+ * place: an agent restart must not restart workloads or cut traffic. The next agent adopts them.
  */
 import { join } from 'node:path';
 import {
@@ -32,7 +33,9 @@ import type { AgentConfig } from './config.js';
 import { BuildEngine } from './docker/build-engine.js';
 import { createDockerClient, isLocalEndpoint } from './docker/client.js';
 import { DockerRuntime } from './docker/runtime.js';
+import { startServiceNetworking, type ServiceNetworking } from './network/service-networking.js';
 import { NodeManager } from './node/manager.js';
+import type { ClusterDnsSettings } from './pods/plan.js';
 import { probeLabel, handlerProbeRunner, ProbeManager } from './pods/probes.js';
 import { PodReconciler } from './pods/reconciler.js';
 import { fetchSources } from './pods/sources.js';
@@ -41,8 +44,11 @@ import { startAgentServer } from './server/server.js';
 
 export interface RunningAgent {
   nodeName: string;
-  /** Stops reconciling, probing and heartbeating; the pods' containers keep running. */
-  close(): Promise<void>;
+  /**
+   * Stops reconciling, probing and heartbeating; the pods' containers keep running, and so do
+   * the service rules unless `removeServiceRules` (an agent restart must not cut traffic).
+   */
+  close(options?: { removeServiceRules?: boolean }): Promise<void>;
 }
 
 /** What tests may supply instead of the defaults. */
@@ -72,6 +78,14 @@ function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
       timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** The cluster DNS for pods planned now, once the node serves it. */
+function clusterDnsOption(network: ServiceNetworking | undefined): {
+  clusterDns?: ClusterDnsSettings;
+} {
+  const clusterDns = network?.clusterDns();
+  return clusterDns ? { clusterDns } : {};
 }
 
 /** Starts the agent; rejects when Docker does not answer or the master refuses the token. */
@@ -163,6 +177,23 @@ export async function startAgent(
     }
     // The master may be starting: the heartbeat keeps trying to register.
     log.warn({ err: (err as Error).message }, 'cannot register the node yet; will retry');
+  }
+
+  // Services and DNS: iptables here only reach this host's pods, so only for a local engine.
+  let network: ServiceNetworking | undefined;
+  if (config.serviceProxy && isLocalEndpoint(config.docker)) {
+    try {
+      network = await startServiceNetworking({
+        client,
+        nodeName: config.nodeName,
+        runtime,
+        bridgeGateway: (await runtime.info()).bridgeGateway,
+        dnsListen: config.dnsListen,
+        logger: log,
+      });
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'cannot start the service proxy and DNS');
+    }
   }
 
   const controller = new AbortController();
@@ -281,6 +312,7 @@ export async function startAgent(
       pauseImage: runtime.pauseImage,
       ...(node.internalIP ? { hostIP: node.internalIP } : {}),
       ...(node.capacity ? { nodeCapacity: node.capacity } : {}),
+      ...clusterDnsOption(network),
     }),
     hostIP: () => node.internalIP,
     backoff: config.backoff,
@@ -292,7 +324,7 @@ export async function startAgent(
     queue,
     workers: config.workers,
     logger: log,
-    waitFor: [pods],
+    waitFor: network ? [pods, network.ready] : [pods],
     reconcile: (uid, s, l) => reconciler.reconcile(uid, s, l),
   });
 
@@ -356,7 +388,7 @@ export async function startAgent(
   );
 
   let closing: Promise<void> | undefined;
-  const shutdown = async (): Promise<void> => {
+  const shutdown = async (removeServiceRules: boolean): Promise<void> => {
     log.info({}, 'agent stopping; pods keep running');
     for (const t of timers) clearInterval(t);
     controller.abort();
@@ -371,11 +403,12 @@ export async function startAgent(
     // Builds cannot outlive the agent (it runs them): each fails, saying the agent stopped.
     await Promise.race([builds.close(), new Promise((r) => setTimeout(r, 10_000).unref())]);
     await Promise.race([recorder.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await network?.close({ removeRules: removeServiceRules });
     await daemon.close();
     log.info({}, 'agent stopped');
   };
   return {
     nodeName: config.nodeName,
-    close: () => (closing ??= shutdown()),
+    close: (options = {}) => (closing ??= shutdown(options.removeServiceRules ?? false)),
   };
 }

@@ -83,6 +83,8 @@ async function runCommand(
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  // A command that exits without reading its input must not take the benchmark down.
+  child.stdin.on('error', () => undefined);
   child.stdin.end(options.stdin ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -179,9 +181,12 @@ async function poll<T>(what: string, fn: () => Promise<T | undefined>, ms: numbe
 }
 
 async function startStack(stack: Partial<Stack>): Promise<Stack> {
-  const up = await slipway(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0'], {
-    timeoutMs: 180_000,
-  });
+  const up = await slipway(
+    ['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0', '--no-router'],
+    {
+      timeoutMs: 180_000,
+    },
+  );
   const m = /^ {2}registry {5}(127\.0\.0\.1:\d+) \(container (\S+),/m.exec(up.stdout);
   if (!m) throw new Error(`no registry in the output of slipway up:\n${up.stdout}`);
   stack.registry = m[1]!;

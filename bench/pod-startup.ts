@@ -71,6 +71,7 @@ async function startServer(): Promise<Server> {
     [
       join(ROOT, 'bin', 'slipway.js'),
       'server',
+      '--no-router',
       '--data-dir',
       dataDir,
       '--listen',

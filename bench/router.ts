@@ -393,6 +393,7 @@ async function startMaster(): Promise<Master> {
     join(ROOT, 'bin', 'slipway.js'),
     'server',
     '--no-agent',
+    '--no-router',
     '--data-dir',
     dataDir,
     '--listen',

@@ -23,12 +23,32 @@ export function defaultDataDir(env: NodeJS.ProcessEnv): string {
 
 export const DEFAULT_LISTEN = '127.0.0.1:8443';
 
+/** Where the built-in router listens, as bound (port 0 resolved): `http://127.0.0.1:8080`. */
+export interface RouterEndpoint {
+  http: string;
+  https?: string | undefined;
+  stats?: string | undefined;
+}
+
 /** Written by a running all-in-one server once it listens; read by `up` and `down`. */
 export interface Endpoint {
   pid: number;
   url: string;
   startedAt: string;
+  /** Absent when the server runs no router (`--no-router`). */
+  router?: RouterEndpoint | undefined;
 }
+
+/**
+ * Where `up` runs the router unless told otherwise: loopback ports a user without root may
+ * open, clear of the API server's 8443; 1936 is OpenShift's router stats port. Route hosts
+ * under `apps.localhost` reach it without DNS: `http://APP-PROJECT.apps.localhost:8080/`.
+ */
+export const DEFAULT_ROUTER_LISTEN = {
+  http: '127.0.0.1:8080',
+  https: '127.0.0.1:9443',
+  stats: '127.0.0.1:1936',
+} as const;
 
 export function endpointFile(dataDir: string): string {
   return join(dataDir, 'endpoint.json');

@@ -5,10 +5,14 @@ import { ApiClient } from '../src/client/index.js';
 import { createLogger } from '../src/util/logger.js';
 import { loadConfig, type MasterConfig } from '../master/config.js';
 import { startMaster, type RunningMaster } from '../master/main.js';
+import { loadOrCreateTokens } from '../master/auth/tokens.js';
+import { startRouter, type RunningRouter } from '../router/main.js';
+import { parseListen } from '../src/util/listen.js';
 import type { RunningAgent } from '../agent/main.js';
 import type { BuilderImageStream } from '../agent/platform/builder-images.js';
 import type { Logger } from '../src/util/logger.js';
 import { ensureBuilderStreams } from './builder-streams.js';
+import { routerConfig } from './router-command.js';
 import {
   agentConfig,
   checkDocker,
@@ -19,6 +23,7 @@ import {
 import {
   defaultDataDir,
   DEFAULT_REGISTRY,
+  DEFAULT_ROUTER_LISTEN,
   logFile,
   planRegistry,
   publishBuilders,
@@ -29,6 +34,7 @@ import {
   stopServer,
   writeEndpoint,
   type RegistryPlan,
+  type RouterEndpoint,
 } from './all-in-one.js';
 
 interface ServerOptions {
@@ -39,6 +45,82 @@ interface ServerOptions {
   agent?: boolean;
   /** --registry HOST:PORT, or false for --no-registry. */
   registry?: string | boolean;
+  /** commander's name for --no-router: false when given. */
+  router?: boolean;
+  routerHttp?: string;
+  routerHttps?: string;
+  routerStats?: string;
+}
+
+/** Where the built-in router listens (HOST:PORT each), or undefined for --no-router. */
+interface RouterListen {
+  http: string;
+  https: string;
+  stats: string;
+}
+
+/** The router's addresses from the options, checked, with up's defaults. */
+function routerListen(opts: ServerOptions): RouterListen | undefined {
+  if (opts.router === false) return undefined;
+  const listen = {
+    http: opts.routerHttp ?? DEFAULT_ROUTER_LISTEN.http,
+    https: opts.routerHttps ?? DEFAULT_ROUTER_LISTEN.https,
+    stats: opts.routerStats ?? DEFAULT_ROUTER_LISTEN.stats,
+  };
+  for (const [flag, value] of Object.entries(listen)) {
+    try {
+      parseListen(value);
+    } catch (err) {
+      throw new CliError(`--router-${flag}: ${(err as Error).message}`);
+    }
+  }
+  return listen;
+}
+
+/** How this process reaches its own API: a wildcard listen address is reached on loopback. */
+function loopbackUrl(url: string): string {
+  return url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
+}
+
+/**
+ * The router beside the master, as a separate router would run: over HTTP to the master's
+ * loopback URL, with its own token (`system:router`, allowed to read routes, services and
+ * endpoints), serving admitted routes only, its table saved in the data directory.
+ */
+async function startBuiltInRouter(
+  ctx: CliContext,
+  config: MasterConfig,
+  master: RunningMaster,
+  listen: RouterListen,
+  logger: Logger,
+): Promise<RunningRouter> {
+  const tokens = await loadOrCreateTokens(config.dataDir);
+  const rc = routerConfig(ctx.io.env, {
+    server: loopbackUrl(master.url),
+    token: tokens.routerToken,
+    listen: listen.http,
+    listenHttps: listen.https,
+    statsListen: listen.stats,
+    stateFile: join(config.dataDir, 'router-state.json'),
+    workers: 1,
+    logLevel: config.logLevel,
+  });
+  try {
+    return await startRouter(rc, logger);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
+      throw new CliError(
+        `the router cannot listen on ${e.address ?? ''}:${e.port ?? ''} (${e.code === 'EADDRINUSE' ? 'address in use' : 'permission denied'}); choose other addresses with --router-http, --router-https and --router-stats, or pass --no-router`,
+      );
+    }
+    throw new CliError(`the router did not start: ${e.message}`);
+  }
+}
+
+/** Where a running router listens, as endpoint.json records it. */
+function routerEndpoint(router: RunningRouter): RouterEndpoint {
+  return { http: router.httpUrl, https: router.httpsUrl, stats: router.statsUrl };
 }
 
 /** The registry line `up` prints. */
@@ -61,15 +143,17 @@ function masterConfig(ctx: CliContext, opts: ServerOptions): MasterConfig {
 }
 
 /**
- * Runs the all-in-one server in this process until SIGINT/SIGTERM: the master, and unless
- * `withAgent` is false an agent for the local Docker engine. Stopping stops the agent (its pods
- * keep running, as when a kubelet stops; the next start adopts them), then the master.
+ * Runs the all-in-one server in this process until SIGINT/SIGTERM: the master, unless
+ * `withAgent` is false an agent for the local Docker engine, and unless `routerAt` is undefined
+ * the router. Stopping drains the router, stops the agent (its pods keep running, as when a
+ * kubelet stops; the next start adopts them), then the master.
  */
 async function serve(
   ctx: CliContext,
   config: MasterConfig,
   withAgent: boolean,
-  onReady?: (m: RunningMaster) => Promise<void>,
+  routerAt: RouterListen | undefined,
+  onReady?: (m: RunningMaster, router: RouterEndpoint | undefined) => Promise<void>,
 ): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   let master: RunningMaster;
@@ -85,6 +169,7 @@ async function serve(
     throw new CliError(e.message);
   }
   let agent: RunningAgent | undefined;
+  let router: RunningRouter | undefined;
   try {
     if (withAgent) {
       // Build workspaces and logs live with the rest of this server's data.
@@ -97,14 +182,18 @@ async function serve(
         { dataDir: join(config.dataDir, 'agent') },
       );
     }
+    if (routerAt) router = await startBuiltInRouter(ctx, config, master, routerAt, logger);
   } catch (err) {
+    await agent?.close();
     await master.close();
     throw err;
   }
+  const routerAddresses = router ? routerEndpoint(router) : undefined;
   await writeEndpoint(config.dataDir, {
     pid: process.pid,
     url: master.url,
     startedAt: new Date().toISOString(),
+    router: routerAddresses,
   });
   // The builder images go to the cluster registry in the background: a fresh registry takes
   // ~15 s of compression, an up-to-date one a fraction of a second.
@@ -119,12 +208,13 @@ async function serve(
         ).then((builders) => builders && publishStreams(master, builders, logger))
       : undefined;
   try {
-    await onReady?.(master);
+    await onReady?.(master, routerAddresses);
     const signal = await stopRequested();
     logger.info({ signal }, 'stopping');
   } finally {
     stopPublishing.abort();
     await publishing;
+    await router?.close();
     await agent?.close();
     await master.close();
     await removeEndpoint(config.dataDir, process.pid);
@@ -159,6 +249,7 @@ async function loginAndGreet(
   log: string | undefined,
   node: string | undefined,
   registry: RegistryNote | undefined,
+  router: RouterEndpoint | undefined,
 ): Promise<void> {
   const client = new ApiClient({ server: url, token });
   const user = (await client.whoami()).metadata.name;
@@ -184,6 +275,19 @@ async function loginAndGreet(
       ? `  registry     ${registry.address} (${registry.detail})`
       : '  registry     none (builds cannot push images)',
   );
+  if (router) {
+    const port = new URL(router.http).port;
+    const extras = [
+      ...(router.https ? [`HTTPS ${router.https}`] : []),
+      ...(router.stats ? [`stats ${router.stats}`] : []),
+    ];
+    ctx.out(`  router       ${router.http}${extras.length ? ` (${extras.join(', ')})` : ''}`);
+    ctx.out(
+      `               routes answer at http://NAME-PROJECT.${config.routeSubdomain}${port ? `:${port}` : ''}/`,
+    );
+  } else {
+    ctx.out('  router       none (--no-router: routes are not served)');
+  }
   if (log) ctx.out(`  log          ${log}`);
   ctx.out(`  CLI config   ${ctx.configPath} (logged in as ${user})`);
   ctx.out('');
@@ -194,6 +298,14 @@ async function loginAndGreet(
     `  slipway down${config.dataDir === resolve(defaultDataDir(ctx.io.env)) ? '' : ` --data-dir ${config.dataDir}`}`,
   );
 }
+
+/** Help of the router options of up and server. */
+const ROUTER_HELP = {
+  http: `the router's HTTP address (default: ${DEFAULT_ROUTER_LISTEN.http}; port 0: any free port)`,
+  https: `the router's HTTPS address, for edge routes (default: ${DEFAULT_ROUTER_LISTEN.https})`,
+  stats: `the router's /healthz and /metrics address (default: ${DEFAULT_ROUTER_LISTEN.stats})`,
+  none: 'run no router (routes are not served)',
+};
 
 export function registerServerCommands(program: Command): void {
   const ctx = contextOf(program);
@@ -213,6 +325,10 @@ export function registerServerCommands(program: Command): void {
       `the cluster's image registry; on a loopback address up runs it on the local Docker engine (default: ${DEFAULT_REGISTRY}; port 0: any free port)`,
     )
     .option('--no-registry', 'run no image registry (builds cannot push images)')
+    .option('--router-http <host:port>', ROUTER_HELP.http)
+    .option('--router-https <host:port>', ROUTER_HELP.https)
+    .option('--router-stats <host:port>', ROUTER_HELP.stats)
+    .option('--no-router', ROUTER_HELP.none)
     .action(async (opts: ServerOptions & { foreground?: boolean }) => {
       // The registry option is up's to interpret (below); the master gets the result.
       const config = masterConfig(ctx, { ...opts, registry: undefined });
@@ -223,6 +339,7 @@ export function registerServerCommands(program: Command): void {
         );
       }
       const withAgent = opts.agent !== false;
+      const routerAt = routerListen(opts);
       let node: string | undefined;
       let docker: string | undefined;
       if (withAgent) {
@@ -256,8 +373,8 @@ export function registerServerCommands(program: Command): void {
       }
       const serverConfig = { ...config, registry: registry?.address };
       if (opts.foreground) {
-        await serve(ctx, serverConfig, withAgent, (m) =>
-          loginAndGreet(ctx, m.url, m.adminToken, config, undefined, node, registry),
+        await serve(ctx, serverConfig, withAgent, routerAt, (m, router) =>
+          loginAndGreet(ctx, m.url, m.adminToken, config, undefined, node, registry, router),
         );
         return;
       }
@@ -268,6 +385,16 @@ export function registerServerCommands(program: Command): void {
         config.logLevel,
         ...(withAgent ? [] : ['--no-agent']),
         ...(registry ? ['--registry', registry.address] : ['--no-registry']),
+        ...(routerAt
+          ? [
+              '--router-http',
+              routerAt.http,
+              '--router-https',
+              routerAt.https,
+              '--router-stats',
+              routerAt.stats,
+            ]
+          : ['--no-router']),
       ];
       let started;
       try {
@@ -285,6 +412,7 @@ export function registerServerCommands(program: Command): void {
         started.log,
         node,
         registry,
+        started.endpoint.router,
       );
     });
 
@@ -318,12 +446,17 @@ export function registerServerCommands(program: Command): void {
       "the cluster's image registry (the builder images are pushed to it)",
     )
     .option('--no-registry', 'no image registry, whatever SLIPWAY_REGISTRY says')
+    .option('--router-http <host:port>', ROUTER_HELP.http)
+    .option('--router-https <host:port>', ROUTER_HELP.https)
+    .option('--router-stats <host:port>', ROUTER_HELP.stats)
+    .option('--no-router', ROUTER_HELP.none)
     .action(async (opts: ServerOptions) => {
       const config = masterConfig(ctx, opts);
       await serve(
         ctx,
         opts.registry === false ? { ...config, registry: undefined } : config,
         opts.agent !== false,
+        routerListen(opts),
       );
     });
 

@@ -12,6 +12,7 @@ import { loadOrCreateTokens, TokenAuthenticator } from './auth/tokens.js';
 import { isLoopback, type MasterConfig } from './config.js';
 import { startControllerManager, type RunningControllerManager } from './controllers/manager.js';
 import { createApp, type VersionInfo } from './server/app.js';
+import { ensureClusterDnsService } from './server/cluster-dns.js';
 import { lockDataDir } from './server/data-dir-lock.js';
 import { registerBuildAdmission } from './server/build-admission.js';
 import { registerPodDeletion } from './server/pod-deletion.js';
@@ -136,6 +137,7 @@ export async function startMaster(
     await projects.resumeTerminating();
     await admission.repair();
     await projects.ensureBootstrap();
+    await ensureClusterDnsService(resources, parseCidr(config.serviceCidr) as Cidr, log);
 
     const watches = new ActiveWatches();
     const inflight = { count: 0 };

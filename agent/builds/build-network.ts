@@ -10,21 +10,10 @@
  * Builds do not start until both are in place: a node that cannot set the rule fails its
  * builds rather than run them unprotected. `close()` removes the rule and the network.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
 import type { Logger } from '../../src/util/logger.js';
 import type { BuildEngine, BuildNetwork } from '../docker/build-engine.js';
-import { SAFE_PATH } from './git-fetch.js';
-
-const execFileAsync = promisify(execFile);
-
-/** Runs iptables with these arguments; rejects with its error output. */
-export type IptablesRunner = (args: string[]) => Promise<void>;
-
-export const defaultIptables: IptablesRunner = async (args) => {
-  await execFileAsync('iptables', args, { env: { PATH: SAFE_PATH }, timeout: 30_000 });
-};
+import { defaultIptables, type IptablesRunner } from '../network/iptables.js';
 
 /** `slipway-build-<node>` (Docker network names allow what node names contain). */
 export function buildNetworkName(nodeName: string): string {

@@ -49,6 +49,16 @@ export interface DnsSettings {
   options?: string[];
 }
 
+/** The cluster DNS pods use under dnsPolicy ClusterFirst (the default), once the node has it. */
+export interface ClusterDnsSettings {
+  /** The cluster DNS Service's ClusterIP. */
+  nameserver: string;
+  /** `cluster.local`. */
+  domain: string;
+  /** The host's search domains, after the cluster's. */
+  hostSearches?: string[];
+}
+
 /** Node-level settings: the agent's configuration, the same for every pod. */
 export interface PlanOptions {
   nodeName: string;
@@ -65,6 +75,8 @@ export interface PlanOptions {
   network?: string;
   /** The node's resolver settings, passed to every sandbox (dnsPolicy None ignores them). */
   dns?: DnsSettings;
+  /** With it, ClusterFirst pods resolve through the cluster DNS instead of `dns`. */
+  clusterDns?: ClusterDnsSettings;
   /** json-file rotation, so a chatty container cannot fill the node's disk. */
   logMaxSize?: string;
   logMaxFiles?: number;
@@ -164,7 +176,39 @@ function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-function dnsFor(pod: Pod, node: DnsSettings | undefined): DnsSettings {
+/** `name:value` options by name, later ones replacing earlier ones of the same name. */
+function mergeOptions(base: string[], own: string[]): string[] {
+  const byName = new Map<string, string>();
+  for (const o of [...base, ...own]) byName.set(o.split(':')[0]!, o);
+  return [...byName.values()];
+}
+
+/**
+ * Kubelet's ClusterFirst: the cluster DNS, the search domains of the pod's namespace, the
+ * service and cluster domains and the host's, `ndots:5`; then the pod's dnsConfig.
+ */
+function clusterFirstDns(pod: Pod, cluster: ClusterDnsSettings, own: DnsSettings): DnsSettings {
+  const d = cluster.domain;
+  const namespace = pod.metadata.namespace ?? 'default';
+  const uniq = (list: string[]): string[] => [...new Set(list)];
+  return {
+    nameservers: uniq([cluster.nameserver, ...(own.nameservers ?? [])]),
+    searches: uniq([
+      `${namespace}.svc.${d}`,
+      `svc.${d}`,
+      d,
+      ...(cluster.hostSearches ?? []),
+      ...(own.searches ?? []),
+    ]),
+    options: mergeOptions(['ndots:5'], own.options ?? []),
+  };
+}
+
+function dnsFor(
+  pod: Pod,
+  node: DnsSettings | undefined,
+  cluster?: ClusterDnsSettings,
+): DnsSettings {
   const policy = get(pod.spec, 'dnsPolicy');
   const cfg = get(pod.spec, 'dnsConfig');
   const own: DnsSettings = {
@@ -180,6 +224,7 @@ function dnsFor(pod: Pod, node: DnsSettings | undefined): DnsSettings {
       .filter(Boolean),
   };
   if (policy === 'None') return own;
+  if (cluster && policy !== 'Default') return clusterFirstDns(pod, cluster, own);
   const merge = (a: string[] | undefined, b: string[] | undefined): string[] => [
     ...new Set([...(a ?? []), ...(b ?? [])]),
   ];
@@ -282,7 +327,7 @@ function planSandbox(
   grace: number,
 ): SandboxPlan {
   const image = options.pauseImage ?? DEFAULT_PAUSE_IMAGE;
-  const dns = dnsFor(pod, options.dns);
+  const dns = dnsFor(pod, options.dns, options.clusterDns);
   const ports: Record<string, Record<string, never>> = {};
   for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
     for (const p of c.ports ?? [])

@@ -1,6 +1,8 @@
 /**
  * Service ClusterIPs, allocated from the service CIDR as Kubernetes' service IP allocator does:
  * never the network or broadcast address, nor the first address (the `kubernetes` service's).
+ * The 10th address is the cluster DNS Service's (`openshift-dns/dns-default`): only it may
+ * have it.
  *
  * Uniqueness: each allocated IP has a reservation key in the store (`/slipway/service-ips/IP`,
  * outside the API's `/registry/` keys) created in the same transaction as its Service. Two
@@ -8,6 +10,11 @@
  * KeyExists and its admission runs again. Deleting the Service (or its project) deletes the
  * reservation in the same transaction, so the IP is free again.
  */
+import {
+  CLUSTER_DNS_NAMESPACE,
+  CLUSTER_DNS_OFFSET,
+  CLUSTER_DNS_SERVICE,
+} from '../../src/api/cluster-dns.js';
 import { ApiError } from '../../src/api/errors.js';
 import { HEADLESS, type Service } from '../../src/api/kinds/service.js';
 import type { ApiObject } from '../../src/api/meta.js';
@@ -57,6 +64,22 @@ export function parseCidr(text: string): Cidr | string {
   const size = 2 ** (32 - prefix);
   if (ip % size !== 0) return `must be a network address: the host bits must be zero`;
   return { text, base: ip, size };
+}
+
+/**
+ * The cluster DNS Service's address: the 10th of the range (172.30.0.10), kept for it alone;
+ * undefined when the range is too small to hold it.
+ */
+export function clusterDnsIp(cidr: Cidr): string | undefined {
+  return CLUSTER_DNS_OFFSET <= cidr.size - 2
+    ? numberToIp(cidr.base + CLUSTER_DNS_OFFSET)
+    : undefined;
+}
+
+function isClusterDnsService(svc: ApiObject): boolean {
+  return (
+    svc.metadata.namespace === CLUSTER_DNS_NAMESPACE && svc.metadata.name === CLUSTER_DNS_SERVICE
+  );
 }
 
 export function reservationKey(ip: string): string {
@@ -117,7 +140,8 @@ export class ServiceIpAllocator {
     if (requested !== '') {
       const problem = !this.inRange(requested)
         ? `provided IP is not in the valid range. The range of valid IPs is ${this.cidr.text}`
-        : taken.has(reservationKey(requested))
+        : taken.has(reservationKey(requested)) ||
+            (requested === clusterDnsIp(this.cidr) && !isClusterDnsService(svc))
           ? 'provided IP is already allocated'
           : undefined;
       if (problem) {
@@ -150,6 +174,7 @@ export class ServiceIpAllocator {
 
   private firstFree(taken: ReadonlySet<string>): string | undefined {
     for (let offset = 2; offset <= this.cidr.size - 2; offset += 1) {
+      if (offset === CLUSTER_DNS_OFFSET) continue;
       const ip = numberToIp(this.cidr.base + offset);
       if (!taken.has(reservationKey(ip))) return ip;
     }

@@ -11,6 +11,7 @@ import {
   CONTROLLER_MANAGER_USER,
   NODE_BOOTSTRAP_USER,
   NODE_BOOTSTRAPPERS_GROUP,
+  ROUTER_USER,
 } from './user.js';
 
 const admin = { name: ADMIN_USER, groups: [CLUSTER_ADMINS_GROUP] };
@@ -55,6 +56,10 @@ describe('RuleAuthorizer', () => {
     ['get', 'secrets', undefined, true],
     ['list', 'secrets', undefined, false],
     ['get', 'configmaps', undefined, true],
+    ['watch', 'services', undefined, true],
+    ['list', 'endpoints', undefined, true],
+    ['update', 'services', undefined, false],
+    ['create', 'endpoints', undefined, false],
   ] as const)('node bootstrap: %s %s/%s -> %s', (verb, resource, subresource, allowed) => {
     expect(authz.allows(node, attrs(verb, resource, { subresource, namespace: 'ns' }))).toBe(
       allowed,
@@ -153,6 +158,31 @@ describe('RuleAuthorizer', () => {
     );
     expect(authz.allows(user, image('get', 'imagestreams', { namespace: 'other' }))).toBe(false);
     expect(authz.allows(user, image('list', 'imagestreams'))).toBe(false);
+  });
+
+  it('lets the router read routes, services and endpoints everywhere, and nothing else', () => {
+    const router = { name: ROUTER_USER, groups: ['system:authenticated'] };
+    const route = (verb: RequestAttributes['verb'], extra: Partial<RequestAttributes> = {}) =>
+      attrs(verb, 'routes', { group: 'route.openshift.io', ...extra });
+    expect(authz.allows(router, route('list'))).toBe(true);
+    expect(authz.allows(router, route('watch', { namespace: 'a' }))).toBe(true);
+    expect(authz.allows(router, attrs('watch', 'services'))).toBe(true);
+    expect(authz.allows(router, attrs('list', 'endpoints'))).toBe(true);
+    expect(authz.allows(router, route('update', { subresource: 'status', namespace: 'a' }))).toBe(
+      false,
+    );
+    expect(authz.allows(router, route('create', { namespace: 'a' }))).toBe(false);
+    expect(authz.allows(router, attrs('list', 'secrets'))).toBe(false);
+    expect(authz.allows(router, attrs('list', 'pods'))).toBe(false);
+  });
+
+  it('lets every authenticated user read the openshift project’s templates', () => {
+    const user = { name: 'dev', groups: ['system:authenticated'] };
+    const template = (verb: RequestAttributes['verb'], namespace: string) =>
+      attrs(verb, 'templates', { group: 'template.openshift.io', namespace });
+    expect(authz.allows(user, template('get', 'openshift'))).toBe(true);
+    expect(authz.allows(user, template('create', 'openshift'))).toBe(false);
+    expect(authz.allows(user, template('get', 'other'))).toBe(false);
   });
 
   it('denies unknown users and words the refusal like OpenShift', () => {

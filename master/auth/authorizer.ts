@@ -5,6 +5,7 @@ import {
   CLUSTER_ADMINS_GROUP,
   CONTROLLER_MANAGER_USER,
   NODE_BOOTSTRAPPERS_GROUP,
+  ROUTER_USER,
   type UserInfo,
 } from './user.js';
 
@@ -68,6 +69,8 @@ export const NODE_BOOTSTRAP_RULES: readonly PolicyRule[] = [
   // Builds: a node reads the Build its build pod carries and fetches binary inputs.
   { verbs: ['get', 'list', 'watch'], apiGroups: ['build.openshift.io'], resources: ['builds'] },
   { verbs: ['get'], apiGroups: ['build.openshift.io'], resources: ['builds/source'] },
+  // Services and DNS: a node's service proxy and DNS server follow every namespace's.
+  { verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['services', 'endpoints'] },
 ];
 
 /**
@@ -144,6 +147,85 @@ export const ROUTE_ADMISSION_RULES: readonly PolicyRule[] = [
   },
 ];
 
+/** What a router may do, cluster-wide: read what it serves (it writes nothing; route status
+ * is the admission controller's). */
+export const ROUTER_RULES: readonly PolicyRule[] = [
+  { verbs: ['get', 'list', 'watch'], apiGroups: ['route.openshift.io'], resources: ['routes'] },
+  { verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['services', 'endpoints'] },
+];
+
+/**
+ * What the controller-manager's replication controllers may do, cluster-wide: read their
+ * ReplicationControllers and ReplicaSets (a live read before adopting a pod) and write their
+ * status; create, adopt, release and delete pods (patch and delete are in
+ * CONTROLLER_MANAGER_RULES).
+ */
+export const REPLICATION_CONTROLLER_RULES: readonly PolicyRule[] = [
+  { verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['replicationcontrollers'] },
+  {
+    verbs: ['get', 'update', 'patch'],
+    apiGroups: [''],
+    resources: ['replicationcontrollers/status'],
+  },
+  { verbs: ['get', 'list', 'watch'], apiGroups: ['apps'], resources: ['replicasets'] },
+  { verbs: ['get', 'update', 'patch'], apiGroups: ['apps'], resources: ['replicasets/status'] },
+  { verbs: ['create'], apiGroups: [''], resources: ['pods'] },
+];
+
+/**
+ * What the controller-manager's garbage collector may do, cluster-wide, besides reading and
+ * deleting pods (CONTROLLER_MANAGER_RULES): delete ReplicationControllers and ReplicaSets whose
+ * owners are gone (or drop the dangling references), and watch the owner kinds it reacts to.
+ */
+export const GARBAGE_COLLECTOR_RULES: readonly PolicyRule[] = [
+  { verbs: ['get', 'patch', 'delete'], apiGroups: [''], resources: ['replicationcontrollers'] },
+  { verbs: ['get', 'patch', 'delete'], apiGroups: ['apps'], resources: ['replicasets'] },
+  {
+    verbs: ['get', 'list', 'watch'],
+    apiGroups: ['apps.openshift.io'],
+    resources: ['deploymentconfigs'],
+  },
+  { verbs: ['get', 'list', 'watch'], apiGroups: ['apps'], resources: ['deployments'] },
+];
+
+/**
+ * What the controller-manager's deployment controllers may do, cluster-wide: follow
+ * DeploymentConfigs and Deployments (the image trigger writes a DeploymentConfig's template,
+ * the controllers their status and revision annotation), make, scale and delete their
+ * ReplicationControllers and ReplicaSets, read image streams for ImageChange triggers, and run
+ * lifecycle hook pods.
+ */
+export const DEPLOYMENT_CONTROLLER_RULES: readonly PolicyRule[] = [
+  {
+    verbs: ['get', 'list', 'watch', 'update'],
+    apiGroups: ['apps.openshift.io'],
+    resources: ['deploymentconfigs'],
+  },
+  {
+    verbs: ['get', 'update', 'patch'],
+    apiGroups: ['apps.openshift.io'],
+    resources: ['deploymentconfigs/status'],
+  },
+  { verbs: ['get', 'list', 'watch', 'update'], apiGroups: ['apps'], resources: ['deployments'] },
+  { verbs: ['get', 'update', 'patch'], apiGroups: ['apps'], resources: ['deployments/status'] },
+  {
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+    apiGroups: [''],
+    resources: ['replicationcontrollers'],
+  },
+  {
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+    apiGroups: ['apps'],
+    resources: ['replicasets'],
+  },
+  {
+    verbs: ['get', 'list', 'watch'],
+    apiGroups: ['image.openshift.io'],
+    resources: ['imagestreams'],
+  },
+  { verbs: ['get', 'list', 'watch', 'create', 'delete'], apiGroups: [''], resources: ['pods'] },
+];
+
 /** The `openshift` project holds the shared builder images: every user may read its streams. */
 export const SHARED_IMAGES_NAMESPACE = 'openshift';
 export const SHARED_IMAGES_RULES: readonly PolicyRule[] = [
@@ -151,6 +233,12 @@ export const SHARED_IMAGES_RULES: readonly PolicyRule[] = [
     verbs: ['get', 'list', 'watch'],
     apiGroups: ['image.openshift.io'],
     resources: ['imagestreams', 'imagestreamtags'],
+  },
+  // ... and its templates (`slipway process openshift//NAME`).
+  {
+    verbs: ['get', 'list', 'watch'],
+    apiGroups: ['template.openshift.io'],
+    resources: ['templates'],
   },
 ];
 
@@ -178,6 +266,16 @@ export const DEFAULT_BINDINGS: readonly Binding[] = [
   },
   { subjects: [{ kind: 'User', name: CONTROLLER_MANAGER_USER }], rules: BUILD_CONTROLLER_RULES },
   { subjects: [{ kind: 'User', name: CONTROLLER_MANAGER_USER }], rules: ROUTE_ADMISSION_RULES },
+  {
+    subjects: [{ kind: 'User', name: CONTROLLER_MANAGER_USER }],
+    rules: REPLICATION_CONTROLLER_RULES,
+  },
+  { subjects: [{ kind: 'User', name: CONTROLLER_MANAGER_USER }], rules: GARBAGE_COLLECTOR_RULES },
+  {
+    subjects: [{ kind: 'User', name: CONTROLLER_MANAGER_USER }],
+    rules: DEPLOYMENT_CONTROLLER_RULES,
+  },
+  { subjects: [{ kind: 'User', name: ROUTER_USER }], rules: ROUTER_RULES },
   {
     subjects: [{ kind: 'Group', name: AUTHENTICATED_GROUP }],
     namespace: SHARED_IMAGES_NAMESPACE,

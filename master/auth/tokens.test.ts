@@ -21,6 +21,19 @@ describe('tokens', () => {
     expect([b.adminToken, b.joinToken]).toEqual([a.adminToken, a.joinToken]);
   });
 
+  it("creates the router's token and keeps it", async () => {
+    const a = await loadOrCreateTokens(dir);
+    expect(a.routerToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(new Set([a.adminToken, a.joinToken, a.controllerManagerToken, a.routerToken]).size).toBe(
+      4,
+    );
+    expect(new TokenAuthenticator(a.entries).authenticate(`Bearer ${a.routerToken}`)).toEqual({
+      name: 'system:router',
+      groups: ['system:authenticated'],
+    });
+    expect((await loadOrCreateTokens(dir)).routerToken).toBe(a.routerToken);
+  });
+
   it('adds the controller-manager token to a tokens file written before it existed', async () => {
     const a = await loadOrCreateTokens(dir);
     const file = JSON.parse(await readFile(join(dir, 'tokens.json'), 'utf8')) as {

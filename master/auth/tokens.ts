@@ -9,6 +9,7 @@ import {
   CONTROLLER_MANAGER_USER,
   NODE_BOOTSTRAP_USER,
   NODE_BOOTSTRAPPERS_GROUP,
+  ROUTER_USER,
   type UserInfo,
 } from './user.js';
 
@@ -33,6 +34,8 @@ export interface Tokens {
   joinToken: string;
   /** Used by the controller-manager inside the master; never handed out. */
   controllerManagerToken: string;
+  /** Used by the router that `slipway up` runs beside the master. */
+  routerToken: string;
   entries: readonly TokenEntry[];
 }
 
@@ -65,8 +68,9 @@ async function writeFileAtomic(path: string, content: string): Promise<void> {
 
 /**
  * Reads DATA_DIR/tokens.json, creating it on first start with an admin token, a node-join
- * token and the controller-manager's token. A file that others can read is tightened to mode 0600. Missing built-in tokens are
- * added (and the file rewritten); existing ones are kept, so tokens survive restarts.
+ * token, the controller-manager's token and the built-in router's. A file that others can
+ * read is tightened to mode 0600. Missing built-in tokens are added (and the file rewritten);
+ * existing ones are kept, so tokens survive restarts.
  */
 export async function loadOrCreateTokens(dataDir: string): Promise<Tokens> {
   const path = join(dataDir, TOKENS_FILE);
@@ -116,6 +120,10 @@ export async function loadOrCreateTokens(dataDir: string): Promise<Tokens> {
     entries.push({ user: CONTROLLER_MANAGER_USER, groups: [], token: newToken() });
     changed = true;
   }
+  if (!findToken(entries, ROUTER_USER)) {
+    entries.push({ user: ROUTER_USER, groups: [], token: newToken() });
+    changed = true;
+  }
   if (changed) {
     await writeFileAtomic(path, `${JSON.stringify({ version: 1, tokens: entries }, null, 2)}\n`);
   }
@@ -123,6 +131,7 @@ export async function loadOrCreateTokens(dataDir: string): Promise<Tokens> {
     adminToken: findToken(entries, ADMIN_USER)!,
     joinToken: findToken(entries, NODE_BOOTSTRAP_USER)!,
     controllerManagerToken: findToken(entries, CONTROLLER_MANAGER_USER)!,
+    routerToken: findToken(entries, ROUTER_USER)!,
     entries,
   };
 }

@@ -7,12 +7,15 @@ import {
   type Route,
 } from '../../src/api/index.js';
 import { ApiClient, EventRecorder } from '../../src/client/index.js';
-import { clientListWatcher, Informer } from '../../src/reconcile/index.js';
 import type { Logger } from '../../src/util/logger.js';
 import { buildControllers } from './build/start.js';
 import { httpControllerClient } from './client.js';
+import { deploymentControllers } from './deployment/index.js';
 import { endpointsController } from './endpoints/index.js';
+import { garbageCollector } from './garbage-collector/index.js';
+import { apiInformer } from './informers.js';
 import { NODE_CONTROLLER_COMPONENT, NodeLifecycleController } from './node-lifecycle/index.js';
+import { replicationControllers } from './replication/index.js';
 import {
   DEFAULT_ROUTER_NAME,
   httpRouteStatusClient,
@@ -61,16 +64,17 @@ export function startControllerManager(
   });
   const controllerClient = httpControllerClient(client);
   const informerOptions = { watchTimeoutSeconds: WATCH_TIMEOUT_SECONDS };
-  const pods = new Informer<Pod>({
-    name: 'pods',
-    listWatcher: clientListWatcher<Pod>(client, podKind, informerOptions),
-    logger,
-  });
-  const nodes = new Informer<Node>({
-    name: 'nodes',
-    listWatcher: clientListWatcher<Node>(client, nodeKind, informerOptions),
-    logger,
-  });
+  const source = { client, logger, informerOptions };
+  const pods = apiInformer<Pod>(source, podKind);
+  const nodes = apiInformer<Node>(source, nodeKind);
+  const replication = replicationControllers({ ...source, pods });
+  /** What the workload controllers share: the pods and the replication controllers' informers. */
+  const workloads = {
+    ...source,
+    pods,
+    replicationControllers: replication.replicationControllers,
+    replicaSets: replication.replicaSets,
+  };
   const builds = buildControllers({
     client,
     pods,
@@ -78,6 +82,7 @@ export function startControllerManager(
     registry: options.registry,
     watchTimeoutSeconds: WATCH_TIMEOUT_SECONDS,
   });
+  const deployments = deploymentControllers(workloads);
   const recorders = [SCHEDULER_COMPONENT, NODE_CONTROLLER_COMPONENT].map(
     (component) => new EventRecorder({ client, component, logger }),
   );
@@ -98,11 +103,7 @@ export function startControllerManager(
     evictionTimeoutMs: options.podEvictionTimeoutMs,
   });
 
-  const routes = new Informer<Route>({
-    name: 'routes',
-    listWatcher: clientListWatcher<Route>(client, routeKind, informerOptions),
-    logger,
-  });
+  const routes = apiInformer<Route>(source, routeKind);
   const routeAdmission = new RouteAdmissionController({
     routes,
     client: httpRouteStatusClient(client),
@@ -119,6 +120,9 @@ export function startControllerManager(
     nodeLifecycle.run(signal),
     builds.run(signal),
     endpointsController({ client, pods, logger, informerOptions }).run(signal),
+    replication.run(signal),
+    deployments.run(signal),
+    garbageCollector(workloads).run(signal),
     routes.run(signal),
     routeAdmission.run(signal),
   ]).catch((err: unknown) => logger.error({ err }, 'controller-manager failed'));
@@ -139,7 +143,11 @@ export function startControllerManager(
       timer = setTimeout(resolve, EVENT_FLUSH_TIMEOUT_MS);
     });
     await Promise.race([
-      Promise.all([...recorders, ...builds.recorders].map((r) => r.flush())),
+      Promise.all(
+        [...recorders, ...builds.recorders, ...replication.recorders, ...deployments.recorders].map(
+          (r) => r.flush(),
+        ),
+      ),
       timeout,
     ]);
     clearTimeout(timer);

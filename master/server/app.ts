@@ -22,6 +22,7 @@ import type { Projects } from './projects.js';
 import type { DeleteOptions, ResourceStore } from './resources.js';
 import { bindPod, parseBinding } from './pod-binding.js';
 import { createBuildServer, type BuildSettings } from './build-routes.js';
+import { deploymentConfigRouter } from './deployment-config-instantiate.js';
 import { redactWebhookPath } from './build-webhooks.js';
 import { PodProxy } from './pod-proxy.js';
 import { parseRoute, type Route } from './routing.js';
@@ -265,6 +266,16 @@ export function createApp(options: AppOptions): express.Express {
     const queryGrace = integerParam(req, 'gracePeriodSeconds');
     const fromQuery: DeleteOptions =
       queryGrace === undefined ? {} : { gracePeriodSeconds: queryGrace };
+    const queryPolicy = query(req, 'propagationPolicy');
+    if (queryPolicy !== undefined) {
+      const policy = deleteOptionsSchema.shape.propagationPolicy.safeParse(queryPolicy);
+      if (!policy.success) {
+        throw ApiError.badRequest(
+          `invalid propagationPolicy "${queryPolicy}": use Orphan, Background or Foreground`,
+        );
+      }
+      fromQuery.propagationPolicy = policy.data;
+    }
     if (!hasBody(req)) return fromQuery;
     const buf = await readBody(req, maxBody);
     if (buf.length === 0) return fromQuery;
@@ -273,11 +284,12 @@ export function createApp(options: AppOptions): express.Express {
       const summary = parsed.causes.map((c) => `${c.field}: ${c.message}`).join(', ');
       throw ApiError.badRequest(`invalid DeleteOptions: ${summary}`, parsed.causes);
     }
-    const { preconditions, gracePeriodSeconds } = parsed.value;
+    const { preconditions, gracePeriodSeconds, propagationPolicy } = parsed.value;
     return {
       ...fromQuery,
       ...(preconditions ? { preconditions } : {}),
       ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }),
+      ...(propagationPolicy === undefined ? {} : { propagationPolicy }),
     };
   };
 
@@ -426,6 +438,7 @@ export function createApp(options: AppOptions): express.Express {
   };
 
   app.use(builds.routes);
+  app.use(deploymentConfigRouter({ resources, authorizer, maxBodyBytes: maxBody }));
 
   app.use(async (req: Request, res: Response) => {
     const user = res.locals.user as UserInfo;

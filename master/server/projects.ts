@@ -23,6 +23,7 @@ export const REQUESTER = 'openshift.io/requester';
 export const BOOTSTRAP_PROJECTS: readonly (readonly [string, string])[] = [
   ['default', 'Objects without a project of their own, such as events about nodes'],
   ['openshift', 'Shared builder images and templates, readable by every project'],
+  ['openshift-dns', 'The cluster DNS service, served by every node'],
 ];
 
 /** Project names OpenShift keeps for the platform itself. */
@@ -227,7 +228,8 @@ export class Projects implements NamespaceLifecycle {
 
   /**
    * Creates the projects every cluster has, as OpenShift does: `default` (where events about
-   * cluster-scoped objects go) and `openshift` (shared builder images and templates).
+   * cluster-scoped objects go), `openshift` (shared builder images and templates) and
+   * `openshift-dns` (the cluster DNS Service).
    */
   async ensureBootstrap(): Promise<void> {
     for (const [name, description] of BOOTSTRAP_PROJECTS) {

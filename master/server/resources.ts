@@ -36,6 +36,10 @@ export interface DeleteOptions {
   /** Only finish a graceful deletion already under way (a node confirming that a pod's
    * containers are gone): an object that is not terminating is refused with 403. */
   onlyTerminating?: boolean | undefined;
+  /** `Orphan`: the object's uid is first removed from its dependents' ownerReferences, so the
+   * garbage collector leaves them. `Background` (the default) and `Foreground` delete the object
+   * now and leave its dependents to the garbage collector. */
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground' | undefined;
 }
 
 /** The request context that server-side defaults may use. */
@@ -574,6 +578,9 @@ export class ResourceStore {
     if (hooks?.delete) return hooks.delete(name, options);
     const key = objectKey(def, namespace, name);
     const ctx = this.errorContext(def, name);
+    if (options.propagationPolicy === 'Orphan') {
+      options = await this.orphanBeforeDelete(def, key, name, options, hooks);
+    }
     for (let attempt = 0; ; attempt += 1) {
       const kv = await mapStoreErrors(ctx, () => this.store.get(key));
       if (!kv) throw this.notFound(def, name);
@@ -607,6 +614,84 @@ export class ResourceStore {
         const retry =
           attempt < DELETE_RETRIES && err instanceof StoreError && err.code === 'Conflict';
         if (!retry) throw toApiError(err, ctx);
+      }
+    }
+  }
+
+  /**
+   * `propagationPolicy: Orphan`, as Kubernetes' orphan finalizer: the object is first marked
+   * as being deleted (deletionTimestamp; kinds without graceful deletion only), so its
+   * controller neither adopts nor replaces the pods about to be released, then every object
+   * naming it as an owner loses that reference. Returns the options for the deletion proper
+   * (the uid precondition kept; a revision precondition has been checked and is spent).
+   */
+  private async orphanBeforeDelete(
+    def: AnyKindDefinition,
+    key: string,
+    name: string,
+    options: DeleteOptions,
+    hooks: KindHooks | undefined,
+  ): Promise<DeleteOptions> {
+    const ctx = this.errorContext(def, name);
+    let owner: ApiObject;
+    for (let attempt = 0; ; attempt += 1) {
+      const kv = await mapStoreErrors(ctx, () => this.store.get(key));
+      if (!kv) throw this.notFound(def, name);
+      this.checkPreconditions(def, kv, options);
+      owner = this.decode(kv);
+      if (hooks?.gracePeriod || owner.metadata.deletionTimestamp) break;
+      const marked: ApiObject = {
+        ...owner,
+        metadata: { ...owner.metadata, deletionTimestamp: timestamp(this.now()) },
+      };
+      try {
+        owner = this.decode(await this.store.update(key, this.encode(marked), kv.modRevision));
+        break;
+      } catch (err) {
+        const retry =
+          attempt < DELETE_RETRIES && err instanceof StoreError && err.code === 'Conflict';
+        if (!retry) throw toApiError(err, ctx);
+      }
+    }
+    await this.orphanDependents(owner);
+    const uid = owner.metadata.uid;
+    return { ...options, preconditions: uid ? { uid } : undefined };
+  }
+
+  /**
+   * Removes `owner`'s uid from the ownerReferences of every object that names it (in its
+   * namespace; anywhere for a cluster-scoped owner).
+   */
+  private async orphanDependents(owner: ApiObject): Promise<void> {
+    const uid = owner.metadata.uid;
+    const namespace = owner.metadata.namespace;
+    if (!uid) return;
+    for (const def of this.registry.all()) {
+      if (namespace && !def.namespaced) continue;
+      if (!def.verbs.includes('list') || this.hooks.get(def)?.delete) continue;
+      const listed = await mapStoreErrors(this.errorContext(def), () =>
+        this.store.list(collectionPrefix(def, namespace)),
+      );
+      for (const kv of listed.items) {
+        const dependent = this.decode(kv);
+        if (!dependent.metadata.ownerReferences?.some((r) => r.uid === uid)) continue;
+        try {
+          await this.modify(
+            def,
+            dependent.metadata.namespace,
+            dependent.metadata.name ?? '',
+            (cur) => {
+              const { ownerReferences = [], ...metadata } = cur.metadata;
+              const refs = ownerReferences.filter((r) => r.uid !== uid);
+              return {
+                ...cur,
+                metadata: refs.length ? { ...metadata, ownerReferences: refs } : metadata,
+              };
+            },
+          );
+        } catch (err) {
+          if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+        }
       }
     }
   }

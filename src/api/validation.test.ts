@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from './errors.js';
-import { builtinKinds, configMapKind, podKind, projectKind, secretKind } from './kinds/index.js';
-import { fieldPath, validateObject } from './validation.js';
+import {
+  builtinKinds,
+  configMapKind,
+  podKind,
+  projectKind,
+  routeKind,
+  secretKind,
+} from './kinds/index.js';
+import { fieldPath, validateObject, withoutNulls } from './validation.js';
 
 function invalid(fn: () => unknown): ApiError {
   try {
@@ -173,6 +180,29 @@ describe('validateObject', () => {
 
   it('refuses a body that is not a mapping', () => {
     expect(invalid(() => validateObject(podKind, [1, 2])).reason).toBe('Invalid');
+  });
+});
+
+describe('null fields', () => {
+  it('reads a null field as an unset one, at any depth, as exported YAML has them', () => {
+    const route = validateObject(routeKind, {
+      apiVersion: 'route.openshift.io/v1',
+      kind: 'Route',
+      metadata: { name: 'hello', creationTimestamp: null, labels: null },
+      spec: { host: 'a.example', to: { kind: 'Service', name: 'hello' }, tls: null },
+      status: { ingress: null },
+    });
+    expect(route.metadata).toEqual({ name: 'hello' });
+    expect(route.spec).toEqual({
+      host: 'a.example',
+      to: { kind: 'Service', name: 'hello', weight: 100 },
+      wildcardPolicy: 'None',
+    });
+    expect(route.status).toEqual({});
+  });
+
+  it('keeps list items as they are, so a null item is still refused by its field', () => {
+    expect(withoutNulls({ a: [null, { b: null, c: 1 }] })).toEqual({ a: [null, { c: 1 }] });
   });
 });
 

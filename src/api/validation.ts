@@ -132,11 +132,27 @@ export function validateAnnotations(
 }
 
 /**
+ * The value with every `null` field removed, at any depth, as Kubernetes'
+ * decoding reads them: a `null` is an unset field. Exported YAML is full of them
+ * (`creationTimestamp: null`, `status: {ingress: null}`, `nodeSelector: null`).
+ */
+export function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v !== null) out[k] = withoutNulls(v);
+  }
+  return out;
+}
+
+/**
  * Validates a whole object for its kind: apiVersion/kind, metadata, the kind's schema and
  * semantic checks. Returns the parsed object (with the canonical apiVersion) or throws an
  * `Invalid` ApiError listing every problem with its field path.
  */
-export function validateObject(def: AnyKindDefinition, input: unknown): ApiObject {
+export function validateObject(def: AnyKindDefinition, raw: unknown): ApiObject {
+  const input = withoutNulls(raw);
   const name =
     (input as { metadata?: { name?: unknown } } | null)?.metadata?.name ??
     (input as { metadata?: { generateName?: unknown } } | null)?.metadata?.generateName ??

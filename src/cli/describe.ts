@@ -17,6 +17,11 @@ import type { Build } from '../api/kinds/build.js';
 import type { BuildConfig } from '../api/kinds/build-config.js';
 import { LAST_APPLIED } from './apply.js';
 import { describeBuild, describeBuildConfig, describeImageStream } from './describe-builds.js';
+import { describeDeployment, describeDeploymentConfig } from './describe-deployments.js';
+import type { Deployment } from '../api/kinds/deployment.js';
+import type { DeploymentConfig } from '../api/kinds/deployment-config.js';
+import type { ReplicaSet } from '../api/kinds/replica-set.js';
+import type { ReplicationController } from '../api/kinds/replication-controller.js';
 import { formatTable } from './table.js';
 import { DescribeWriter } from './describe-writer.js';
 
@@ -160,6 +165,10 @@ export interface Related {
   builds?: readonly Build[] | undefined;
   /** The API server's URL (webhook URLs). */
   server?: string | undefined;
+  /** A DeploymentConfig's ReplicationControllers. */
+  replicationControllers?: readonly ReplicationController[] | undefined;
+  /** A Deployment's ReplicaSets. */
+  replicaSets?: readonly ReplicaSet[] | undefined;
 }
 
 type Amounts = Record<string, number>;
@@ -429,6 +438,12 @@ export function describeObject(
       break;
     case 'ImageStream':
       describeImageStream(w, obj, now);
+      break;
+    case 'DeploymentConfig':
+      describeDeploymentConfig(w, obj as DeploymentConfig, now, related);
+      break;
+    case 'Deployment':
+      describeDeployment(w, obj as Deployment, related);
       break;
     default:
       describeGeneric(w, obj);

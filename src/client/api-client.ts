@@ -288,12 +288,14 @@ export class ApiClient {
     return this.put(def, obj, 'status', options);
   }
 
-  /** JSON merge patch (RFC 7386): `null` removes a field. */
+  /** JSON merge patch (RFC 7386, `null` removes a field) unless `type` says otherwise:
+   * `json` is a JSON patch (RFC 6902, a list of operations), `strategic` kubectl's default. */
   async patch<T extends ApiObject = ApiObject>(
     def: AnyKindDefinition,
     name: string,
-    patch: Record<string, unknown>,
-    options: NamespaceOptions & RequestOptions & { subresource?: string } = {},
+    patch: Record<string, unknown> | readonly unknown[],
+    options: NamespaceOptions &
+      RequestOptions & { subresource?: string; type?: 'merge' | 'json' | 'strategic' } = {},
   ): Promise<T> {
     const path = resourcePath(def, {
       namespace: namespaceFor(def, options.namespace),
@@ -304,7 +306,7 @@ export class ApiClient {
       def,
       await this.request<T>('PATCH', path, {
         body: patch,
-        contentType: 'application/merge-patch+json',
+        contentType: `application/${options.type === 'json' ? 'json-patch' : options.type === 'strategic' ? 'strategic-merge-patch' : 'merge-patch'}+json`,
         signal: options.signal,
       }),
     );

@@ -4,6 +4,7 @@ import type { IndexFunc } from './informer.js';
 /** Index names used with these functions, so every controller spells them the same way. */
 export const NODE_NAME_INDEX = 'spec.nodeName';
 export const OWNER_UID_INDEX = 'metadata.ownerReferences.uid';
+export const CONTROLLER_UID_INDEX = 'metadata.ownerReferences.controller.uid';
 export const NAMESPACE_INDEX = 'metadata.namespace';
 
 /** Pods by the node they are bound to (unbound pods are not indexed). */

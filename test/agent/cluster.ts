@@ -11,6 +11,7 @@ import type Docker from 'dockerode';
 import { loadConfig as loadAgentConfig, type AgentOptions } from '../../agent/config.js';
 import { DockerRuntime } from '../../agent/docker/runtime.js';
 import { startAgent, type RunningAgent } from '../../agent/main.js';
+import { removeServiceRules } from '../../agent/network/service-proxy.js';
 import {
   eventKind,
   isApiError,
@@ -176,6 +177,9 @@ export async function startCluster(docker: Docker, options: ClusterOptions = {})
     async close() {
       await cluster.stopAgent();
       for (const child of children) child.kill('SIGKILL');
+      // Agents keep their service rules when they stop (as kube-proxy): a test run removes its
+      // own (best effort: test/agent/services.test.ts checks the removal itself).
+      await removeServiceRules(nodeName).catch(() => false);
       await cleanupRun(docker, run.runId);
       await master.close();
       await rm(dataDir, { recursive: true, force: true });

@@ -25,7 +25,17 @@ interface Server {
 async function startServer(): Promise<Server> {
   const child = spawn(
     NODE,
-    [BIN, 'server', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--log-level', 'warn'],
+    [
+      BIN,
+      'server',
+      '--data-dir',
+      dataDir,
+      '--listen',
+      '127.0.0.1:0',
+      '--log-level',
+      'warn',
+      '--no-router',
+    ],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
     },

@@ -1,8 +1,7 @@
 // The build commands of the built CLI (new-build, start-build, cancel-build, logs, describe,
 // tag, import-image) against a real master with its controllers and a real git server. No node
 // joins, so build pods stay Pending: what runs the builds is tested in test/builds.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -12,30 +11,17 @@ import type { BuildConfig } from '../../src/api/kinds/build-config.js';
 import type { ImageStream } from '../../src/api/kinds/image-stream.js';
 import { ApiClient } from '../../src/client/index.js';
 import { startGitServer, type GitServer } from '../support/git-server.js';
-import { startCliTestMaster, type CliTestMaster } from './support/master.js';
-import { assertBuilt, slipway, type Result } from './support/slipway.js';
+import { createBuilderStream, startCliTestMaster, type CliTestMaster } from './support/master.js';
+import { cliSession } from './support/session.js';
+import { assertBuilt } from './support/slipway.js';
 
 const REGISTRY = '127.0.0.1:5999';
 let master: CliTestMaster;
 let admin: ApiClient;
 let git: GitServer;
-let dir: string;
-let env: Record<string, string>;
 
-const run = (args: string[]): Promise<Result> => slipway(args, { env });
-
-async function ok(args: string[]): Promise<string> {
-  const r = await run(args);
-  expect(r.code, `slipway ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
-
-async function fails(args: string[]): Promise<string> {
-  const r = await run(args);
-  expect(r.code, `slipway ${args.join(' ')}`).not.toBe(0);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-  return r.stderr;
-}
+const cli = cliSession({ name: 'cli-builds', stderrOnSuccess: true });
+const { run, ok, fails } = cli;
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
   const end = Date.now() + ms;
@@ -55,27 +41,15 @@ beforeAll(async () => {
   await git.createRepo('node-app', { 'package.json': '{"name":"node-app"}', 'server.js': '' });
   await git.createRepo('docker-app', { Dockerfile: 'FROM scratch\n' });
   await git.createRepo('plain', { 'README.md': 'nothing to build' });
-  dir = await mkdtemp(join(tmpdir(), 'slipway-cli-builds-'));
-  env = { HOME: join(dir, 'home'), SLIPWAY_CONFIG: join(dir, 'home', '.slipway', 'config') };
-  // The shared builder stream, as `slipway up` creates it.
-  await admin.create(imageStreamKind, {
-    apiVersion: 'image.openshift.io/v1',
-    kind: 'ImageStream',
-    metadata: { name: 'nodejs', namespace: 'openshift' },
-    spec: {
-      tags: [
-        { name: 'latest', from: { kind: 'DockerImage', name: `${REGISTRY}/openshift/nodejs:18` } },
-      ],
-    },
-  });
-  await ok(['login', master.url, '--token', master.adminToken]);
-  await ok(['new-project', 'builds-cli']);
+  await cli.open();
+  await createBuilderStream(admin, 'nodejs', `${REGISTRY}/openshift/nodejs:18`);
+  await cli.login(master.url, master.adminToken, 'builds-cli');
 });
 
 afterAll(async () => {
   await git?.close();
   await master?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await cli.close();
 });
 
 describe('new-build', () => {
@@ -181,14 +155,14 @@ describe('start-build, cancel-build and describe', () => {
 
   it('uploads a directory for a binary build', async () => {
     await ok(['new-build', '--binary', '--name', 'bin', '--image-stream', 'nodejs']);
-    const src = join(dir, 'src');
+    const src = join(cli.dir, 'src');
     await mkdir(join(src, '.git'), { recursive: true });
     await writeFile(join(src, 'package.json'), '{}');
     const r = await run(['start-build', 'bin', '--from-dir', src]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`Uploading directory "${src}" as binary input for the build ...`);
     expect(r.stdout).toBe('build.build.openshift.io/bin-1 started\n');
-    expect(await fails(['start-build', 'bin', '--from-dir', join(dir, 'missing')])).toMatch(
+    expect(await fails(['start-build', 'bin', '--from-dir', join(cli.dir, 'missing')])).toMatch(
       /--from-dir: ".*missing" is not a directory/,
     );
   });

@@ -1,11 +1,10 @@
 // The built `slipway` CLI as a subprocess against a real master started in this process.
 import { once } from 'node:events';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
   configMapKind,
@@ -18,34 +17,16 @@ import {
 import { ApiClient, EventRecorder } from '../../src/client/index.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { startCliTestMaster, type CliTestMaster } from './support/master.js';
-import { assertBuilt, collect, slipway, startSlipway, type Result } from './support/slipway.js';
+import { cliSession } from './support/session.js';
+import { assertBuilt, collect, startSlipway } from './support/slipway.js';
 import { CONFIGMAP_AND_SECRET_YAML } from '../../src/cli/testing/manifests.js';
 
 let master: CliTestMaster;
 let admin: ApiClient;
-let dir: string;
-let env: Record<string, string>;
 
-const run = (args: string[], stdin?: string): Promise<Result> =>
-  slipway(args, { env, ...(stdin === undefined ? {} : { stdin }) });
-
-/** Exit 0 and nothing on stderr; returns stdout. */
-async function ok(args: string[], stdin?: string): Promise<string> {
-  const r = await run(args, stdin);
-  expect(r.stderr, `slipway ${args.join(' ')}`).toBe('');
-  expect(r.code, `slipway ${args.join(' ')}`).toBe(0);
-  return r.stdout;
-}
-
-/** A non-zero exit with exactly one line on stderr; returns that line. */
-async function fails(args: string[], stdin?: string): Promise<string> {
-  const r = await run(args, stdin);
-  expect(r.code, `slipway ${args.join(' ')}`).not.toBe(0);
-  const lines = r.stderr.split('\n').filter(Boolean);
-  expect(lines, `stderr of slipway ${args.join(' ')}`).toHaveLength(1);
-  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
-  return lines[0]!;
-}
+/** ok: exit 0 and nothing on stderr; fails: a non-zero exit with exactly one line on stderr. */
+const cli = cliSession({ name: 'cli-test', oneLineErrors: true });
+const { run, ok, fails } = cli;
 
 const app = CONFIGMAP_AND_SECRET_YAML;
 
@@ -74,8 +55,11 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'slipway-cli-test-'));
-  env = { HOME: join(dir, 'home'), SLIPWAY_CONFIG: join(dir, 'home', '.slipway', 'config') };
+  await cli.open();
+});
+
+afterEach(async () => {
+  await cli.close();
 });
 
 /** A loopback port nothing listens on. */
@@ -90,8 +74,7 @@ async function closedPort(): Promise<number> {
 
 /** Logs in and creates (and switches to) a fresh project. */
 async function loginWithProject(project: string): Promise<void> {
-  await ok(['login', master.url, '--token', master.adminToken]);
-  await ok(['new-project', project]);
+  await cli.login(master.url, master.adminToken, project);
 }
 
 describe('login and whoami', () => {
@@ -100,8 +83,8 @@ describe('login and whoami', () => {
     expect(out.split('\n')[0]).toBe(
       `Logged into "${master.url}" as "admin" using the token provided.`,
     );
-    expect((await stat(env.SLIPWAY_CONFIG!)).mode & 0o777).toBe(0o600);
-    const config = parse(await readFile(env.SLIPWAY_CONFIG!, 'utf8')) as Record<string, string>;
+    expect((await stat(cli.env.SLIPWAY_CONFIG!)).mode & 0o777).toBe(0o600);
+    const config = parse(await readFile(cli.env.SLIPWAY_CONFIG!, 'utf8')) as Record<string, string>;
     expect(config).toMatchObject({ server: master.url, token: master.adminToken, user: 'admin' });
 
     expect(await ok(['whoami'])).toBe('admin\n');
@@ -167,7 +150,7 @@ describe('projects', () => {
 describe('apply and get', () => {
   it('applies a multi-document YAML from a file and from stdin', async () => {
     await loginWithProject('cli-apply');
-    const file = join(dir, 'app.yaml');
+    const file = join(cli.dir, 'app.yaml');
     await writeFile(file, app);
     expect(await ok(['apply', '-f', file])).toBe(
       'configmap/settings created\nsecret/creds created\n',
@@ -274,7 +257,7 @@ describe('apply and get', () => {
   it('watches and prints changes until interrupted', async () => {
     await loginWithProject('cli-watch');
     await ok(['apply', '-f', '-'], app);
-    const child = startSlipway(['get', 'configmaps', '-w'], { env });
+    const child = startSlipway(['get', 'configmaps', '-w'], { env: cli.env });
     const result = collect(child, { timeoutMs: 20_000 });
     let seen = '';
     child.stdout?.on('data', (d: Buffer | string) => (seen += d.toString()));
@@ -418,8 +401,8 @@ describe('version and errors', () => {
     expect(await fails(['apply'])).toBe(
       'error: must specify -f FILENAME (a file, a directory, or - for standard input)',
     );
-    expect(await fails(['apply', '-f', join(dir, 'missing.yaml')])).toBe(
-      `error: the path "${join(dir, 'missing.yaml')}" does not exist`,
+    expect(await fails(['apply', '-f', join(cli.dir, 'missing.yaml')])).toBe(
+      `error: the path "${join(cli.dir, 'missing.yaml')}" does not exist`,
     );
     expect(await fails(['delete', 'pods'])).toBe(
       'error: resource(s) were provided, but no name was specified; use NAME, -l SELECTOR or --all',

@@ -36,10 +36,13 @@ afterAll(async () => {
 
 describe('slipway up and down', () => {
   it('starts the server in the background, logs the CLI in and prints what to do next', async () => {
-    const up = await slipway(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0'], {
-      env,
-      timeoutMs: 60_000,
-    });
+    const up = await slipway(
+      ['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0', '--no-router'],
+      {
+        env,
+        timeoutMs: 60_000,
+      },
+    );
     expect(up.stderr).toBe('');
     expect(up.code).toBe(0);
     expect(up.stdout).toMatch(/^Slipway is up\.\n {2}API server {3}http:\/\/127\.0\.0\.1:\d+\n/);
@@ -69,10 +72,13 @@ describe('slipway up and down', () => {
   });
 
   it('refuses to start twice on one data directory', async () => {
-    const again = await slipway(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0'], {
-      env,
-      timeoutMs: 30_000,
-    });
+    const again = await slipway(
+      ['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0', '--no-router'],
+      {
+        env,
+        timeoutMs: 30_000,
+      },
+    );
     expect(again.code).toBe(1);
     expect(again.stdout).toBe('');
     expect(again.stderr).toMatch(
@@ -93,10 +99,13 @@ describe('slipway up and down', () => {
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/cannot reach the Slipway API at http:\/\/127\.0\.0\.1:\d+/);
 
-    const up = await slipway(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0'], {
-      env,
-      timeoutMs: 60_000,
-    });
+    const up = await slipway(
+      ['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0', '--no-router'],
+      {
+        env,
+        timeoutMs: 60_000,
+      },
+    );
     expect(up.code).toBe(0);
     const projects = await slipway(['projects'], { env });
     expect(projects.stdout).toContain('demo');

@@ -45,9 +45,12 @@ async function failure(promise: Promise<unknown>): Promise<ApiError> {
 
 describe('ClusterIP allocation', () => {
   it('gives each Service its own IP in range, even when created at once, and frees it on delete', async () => {
-    const made = await Promise.all(Array.from({ length: 13 }, (_, i) => createService(`s${i}`)));
+    // 10.96.0.2-14 are the range's 13 addresses; .10 is the cluster DNS Service's (the master
+    // makes it at start), which leaves 12.
+    const made = await Promise.all(Array.from({ length: 12 }, (_, i) => createService(`s${i}`)));
     const ips = made.map((s) => s.spec.clusterIP ?? '');
-    expect(new Set(ips).size).toBe(13);
+    expect(new Set(ips).size).toBe(12);
+    expect(ips).not.toContain('10.96.0.10');
     for (const s of made) {
       expect(s.spec.clusterIPs).toEqual([s.spec.clusterIP]);
       const last = Number(s.spec.clusterIP?.split('.')[3]);

@@ -1,6 +1,12 @@
 // The scheduler inside a real master, placing pods on simulated nodes over the API.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { nodeKind, podKind, type Node, type Pod } from '../../src/api/index.js';
+import {
+  nodeKind,
+  podKind,
+  replicationControllerKind,
+  type Node,
+  type Pod,
+} from '../../src/api/index.js';
 import {
   condition,
   eventsFor,
@@ -88,9 +94,28 @@ describe('scheduler', () => {
 
   it('spreads the replicas of one owner over equal nodes', async () => {
     await nodes({ a: {}, b: {} });
-    for (let i = 1; i <= 4; i++) await createPod(podSpec(`web-${i}`, { owner: 'rc-web-uid' }));
-    const placed = await Promise.all(
-      [1, 2, 3, 4].map((i) => waitForBound(c.admin, NS, `web-${i}`)),
+    // A real owner: pods naming one that does not exist are garbage-collected.
+    await c.admin.create(
+      replicationControllerKind,
+      {
+        apiVersion: 'v1',
+        kind: 'ReplicationController',
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 4,
+          selector: { app: 'web' },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { containers: [{ name: 'app', image: 'busybox:1' }] },
+          },
+        },
+      },
+      { namespace: NS },
+    );
+    const placed = await waitFor(
+      'the four replicas bound',
+      async () => (await c.admin.list<Pod>(podKind, { namespace: NS })).items,
+      (list) => list.length === 4 && list.every((p) => p.spec.nodeName),
     );
     const counts = new Map<string, number>();
     for (const p of placed) counts.set(p.spec.nodeName!, (counts.get(p.spec.nodeName!) ?? 0) + 1);

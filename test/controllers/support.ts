@@ -8,11 +8,13 @@ import {
   eventKind,
   nodeKind,
   podKind,
+  type ApiObject,
   type Event,
   type Node,
   type NodeCondition,
   type Pod,
 } from '../../src/api/index.js';
+import type { ReplicationController } from '../../src/api/kinds/replication-controller.js';
 import { ApiClient } from '../../src/client/index.js';
 import type { MasterOptions } from '../../master/config.js';
 import type { RunningMaster } from '../../master/main.js';
@@ -140,6 +142,70 @@ export class SimulatedNode {
       },
     ];
   }
+}
+
+export interface NodeCluster extends Cluster {
+  /** Node `n1`, registered and heartbeating every second. */
+  node: SimulatedNode;
+}
+
+/**
+ * startCluster, then project `namespace` (when given) and node `n1`, registered and heartbeating
+ * every second. With `confirmDeletions`, the node confirms its terminating pods gone every 100 ms,
+ * as an agent does. close() stops the node, then the cluster.
+ */
+export async function startClusterWithNode(
+  options: { namespace?: string; confirmDeletions?: boolean } = {},
+): Promise<NodeCluster> {
+  const c = await startCluster();
+  if (options.namespace !== undefined) {
+    await c.admin.createProjectRequest({ name: options.namespace });
+  }
+  const node = new SimulatedNode(c.join, 'n1');
+  await node.register();
+  node.startHeartbeats(1000);
+  const stopConfirming = options.confirmDeletions ? node.confirmDeletions(100) : undefined;
+  return {
+    ...c,
+    node,
+    close: async () => {
+      stopConfirming?.();
+      node.stopHeartbeats();
+      await c.close();
+    },
+  };
+}
+
+/** ReplicationController `name` of busybox pods labelled `app: NAME`; with `owner`, its controller. */
+export function rcBody(name: string, replicas: number, owner?: ApiObject): ReplicationController {
+  return {
+    apiVersion: 'v1',
+    kind: 'ReplicationController',
+    metadata: {
+      name,
+      ...(owner
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: owner.apiVersion,
+                kind: owner.kind,
+                name: owner.metadata.name!,
+                uid: owner.metadata.uid!,
+                controller: true,
+              },
+            ],
+          }
+        : {}),
+    },
+    spec: {
+      replicas,
+      selector: { app: name },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image: 'busybox:1' }] },
+      },
+    },
+  };
 }
 
 export interface PodShape {

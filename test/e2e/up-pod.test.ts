@@ -6,6 +6,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomServiceRange } from '../support/service-range.js';
+import { removeServiceRules } from '../../agent/network/service-proxy.js';
 import { assertAgentBuilt, eventually } from '../agent/cluster.js';
 import { cleanupRun } from '../agent/support.js';
 import { slipway } from '../cli/support/slipway.js';
@@ -33,6 +35,7 @@ beforeAll(async () => {
   env = {
     HOME: home,
     SLIPWAY_AGENT_NODE_NAME: nodeName,
+    SLIPWAY_SERVICE_CIDR: randomServiceRange().cidr,
     SLIPWAY_AGENT_LABELS: `${TEST_LABEL}=1,${TEST_RUN_LABEL}=${run.runId}`,
     SLIPWAY_AGENT_HEARTBEAT_INTERVAL: '1s',
   };
@@ -41,6 +44,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await slipway(['down'], { env, timeoutMs: 30_000 }).catch(() => undefined);
   await cleanupRun(docker, run.runId);
+  // Agents keep their service rules when they stop; this run's node is gone for good.
+  await removeServiceRules(nodeName).catch(() => false);
   await removeUpRegistry(docker, join(home, '.slipway', 'data'));
   await rm(home, { recursive: true, force: true });
 });
@@ -71,7 +76,14 @@ async function appContainers(): Promise<{ Id: string; State: string }[]> {
 
 describe('slipway up runs pods on the local Docker engine', () => {
   it('schedules and runs a pod, keeps it across down and up, and deletes it', async () => {
-    const up = await ok(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0']);
+    const up = await ok([
+      'up',
+      '--listen',
+      '127.0.0.1:0',
+      '--registry',
+      '127.0.0.1:0',
+      '--no-router',
+    ]);
     expect(up).toContain(`  node         ${nodeName} (the local Docker engine)`);
     const nodes = await eventually(
       async () => {
@@ -151,7 +163,7 @@ describe('slipway up runs pods on the local Docker engine', () => {
     // `down` stops the agent, not the workload; `up` adopts it.
     expect(await ok(['down'])).toMatch(/^Slipway stopped/);
     expect((await appContainers()).map((c) => [c.Id, c.State])).toEqual([[before!.Id, 'running']]);
-    await ok(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0']);
+    await ok(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0', '--no-router']);
     await eventually(
       async () => {
         // The server's port changed, so the CLI is back in project "default".

@@ -36,7 +36,7 @@ describe('slipway up without Docker', () => {
   });
 
   it('runs the master alone with --no-agent', async () => {
-    const up = await slipway(['up', '--listen', '127.0.0.1:0', '--no-agent'], {
+    const up = await slipway(['up', '--listen', '127.0.0.1:0', '--no-agent', '--no-router'], {
       env,
       timeoutMs: 30_000,
     });

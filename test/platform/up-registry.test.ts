@@ -11,6 +11,8 @@ import { platformPaths } from '../../agent/platform/paths.js';
 import { registryContainerName } from '../../agent/platform/registry.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { assertAgentBuilt, eventually } from '../agent/cluster.js';
+import { randomServiceRange } from '../support/service-range.js';
+import { removeServiceRules } from '../../agent/network/service-proxy.js';
 import { cleanupRun } from '../agent/support.js';
 import { slipway } from '../cli/support/slipway.js';
 import {
@@ -24,16 +26,20 @@ import {
 
 const docker = dockerClient();
 const run = newTestRun();
+const nodeName = `platform-${run.runId}`;
 let home: string;
 let dataDir: string;
 let env: Record<string, string>;
 
 async function up(): Promise<string> {
   // Any free port for the registry: 5000 may belong to a Slipway already running here.
-  const res = await slipway(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0'], {
-    env,
-    timeoutMs: 120_000,
-  });
+  const res = await slipway(
+    ['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0', '--no-router'],
+    {
+      env,
+      timeoutMs: 120_000,
+    },
+  );
   if (res.code !== 0) throw new Error(`slipway up failed: ${res.stderr}`);
   expect(res.stderr).toBe('');
   return res.stdout;
@@ -63,7 +69,8 @@ beforeAll(async () => {
   dataDir = join(home, '.slipway', 'data');
   env = {
     HOME: home,
-    SLIPWAY_AGENT_NODE_NAME: `platform-${run.runId}`,
+    SLIPWAY_AGENT_NODE_NAME: nodeName,
+    SLIPWAY_SERVICE_CIDR: randomServiceRange().cidr,
     SLIPWAY_AGENT_LABELS: `${TEST_LABEL}=1,${TEST_RUN_LABEL}=${run.runId}`,
   };
 }, 600_000);
@@ -76,6 +83,8 @@ afterAll(async () => {
     .remove({ force: true })
     .catch(() => undefined);
   await cleanupRun(docker, run.runId);
+  // Agents keep their service rules when they stop; this run's node is gone for good.
+  await removeServiceRules(nodeName).catch(() => false);
   await rm(home, { recursive: true, force: true });
 });
 

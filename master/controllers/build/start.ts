@@ -8,8 +8,9 @@ import {
   type Pod,
 } from '../../../src/api/index.js';
 import { EventRecorder, type ApiClient } from '../../../src/client/index.js';
-import { clientListWatcher, Informer } from '../../../src/reconcile/index.js';
+import type { Informer } from '../../../src/reconcile/index.js';
 import type { Logger } from '../../../src/util/logger.js';
+import { apiInformer } from '../informers.js';
 import {
   BUILD_CONFIG_CONTROLLER_COMPONENT,
   BuildConfigController,
@@ -34,22 +35,14 @@ export function buildControllers(options: BuildControllersOptions): {
   recorders: EventRecorder[];
 } {
   const { client, pods, logger, registry } = options;
-  const informerOptions = { watchTimeoutSeconds: options.watchTimeoutSeconds };
-  const builds = new Informer<Build>({
-    name: 'builds',
-    listWatcher: clientListWatcher<Build>(client, buildKind, informerOptions),
+  const source = {
+    client,
     logger,
-  });
-  const buildConfigs = new Informer<BuildConfig>({
-    name: 'buildconfigs',
-    listWatcher: clientListWatcher<BuildConfig>(client, buildConfigKind, informerOptions),
-    logger,
-  });
-  const imageStreams = new Informer<ImageStream>({
-    name: 'imagestreams',
-    listWatcher: clientListWatcher<ImageStream>(client, imageStreamKind, informerOptions),
-    logger,
-  });
+    informerOptions: { watchTimeoutSeconds: options.watchTimeoutSeconds },
+  };
+  const builds = apiInformer<Build>(source, buildKind);
+  const buildConfigs = apiInformer<BuildConfig>(source, buildConfigKind);
+  const imageStreams = apiInformer<ImageStream>(source, imageStreamKind);
   const buildClient = httpBuildClient(client);
   const recorders = [BUILD_CONTROLLER_COMPONENT, BUILD_CONFIG_CONTROLLER_COMPONENT].map(
     (component) => new EventRecorder({ client, component, logger }),

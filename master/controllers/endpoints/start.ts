@@ -2,7 +2,8 @@ import { endpointsKind, serviceKind, type Pod } from '../../../src/api/index.js'
 import type { Endpoints } from '../../../src/api/kinds/endpoints.js';
 import type { Service } from '../../../src/api/kinds/service.js';
 import type { ApiClient } from '../../../src/client/index.js';
-import { clientListWatcher, Informer, type Logger } from '../../../src/reconcile/index.js';
+import type { Informer, Logger } from '../../../src/reconcile/index.js';
+import { apiInformer } from '../informers.js';
 import { EndpointsController, httpEndpointsClient } from './controller.js';
 
 /** The endpoints controller with its Service and Endpoints informers, over the shared pods. */
@@ -12,17 +13,9 @@ export function endpointsController(options: {
   logger: Logger;
   informerOptions: { watchTimeoutSeconds: number };
 }): { run(signal: AbortSignal): Promise<void> } {
-  const { client, logger, informerOptions } = options;
-  const services = new Informer<Service>({
-    name: 'services',
-    listWatcher: clientListWatcher<Service>(client, serviceKind, informerOptions),
-    logger,
-  });
-  const endpoints = new Informer<Endpoints>({
-    name: 'endpoints',
-    listWatcher: clientListWatcher<Endpoints>(client, endpointsKind, informerOptions),
-    logger,
-  });
+  const { client, logger } = options;
+  const services = apiInformer<Service>(options, serviceKind);
+  const endpoints = apiInformer<Endpoints>(options, endpointsKind);
   const controller = new EndpointsController({
     services,
     endpoints,

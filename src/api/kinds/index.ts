@@ -12,6 +12,11 @@ import { buildKind } from './build.js';
 import { buildConfigKind } from './build-config.js';
 import { imageStreamKind } from './image-stream.js';
 import { imageStreamTagKind } from './image-stream-tag.js';
+import { templateKind } from './template.js';
+import { replicationControllerKind } from './replication-controller.js';
+import { replicaSetKind } from './replica-set.js';
+import { deploymentConfigKind } from './deployment-config.js';
+import { deploymentKind } from './deployment.js';
 
 /** Every kind the platform serves. Adding a kind: a file beside this one and a line here. */
 export function builtinKinds(): KindRegistry {
@@ -30,9 +35,17 @@ export function builtinKinds(): KindRegistry {
     buildKind,
     imageStreamKind,
     imageStreamTagKind,
+    templateKind,
+    replicationControllerKind,
+    replicaSetKind,
+    deploymentConfigKind,
+    deploymentKind,
   ]);
 }
 
 export { configMapKind, eventKind, nodeKind, podKind, projectKind, projectRequestKind, secretKind };
 export { serviceKind, endpointsKind, routeKind };
 export { buildConfigKind, buildKind, imageStreamKind, imageStreamTagKind };
+export { replicationControllerKind, replicaSetKind };
+export { templateKind };
+export { deploymentConfigKind, deploymentKind };

@@ -235,17 +235,18 @@ export const podSchema = z.looseObject({
   status: z.looseObject({}).optional(),
 });
 
-function validatePod(pod: Pod): StatusCause[] {
+/** Checks beyond the schema for a pod spec found at `path` (`spec`, `spec.template.spec`). */
+export function validatePodSpec(spec: PodSpec, path: string): StatusCause[] {
   const causes: StatusCause[] = [];
   const seen = new Set<string>();
-  const volumes = new Set((pod.spec.volumes ?? []).map((v) => v.name));
+  const volumes = new Set((spec.volumes ?? []).map((v) => v.name));
   const groups: ['initContainers' | 'containers', Container[] | undefined][] = [
-    ['initContainers', pod.spec.initContainers],
-    ['containers', pod.spec.containers],
+    ['initContainers', spec.initContainers],
+    ['containers', spec.containers],
   ];
   for (const [group, list] of groups) {
     (list ?? []).forEach((c, i) => {
-      const field = `spec.${group}[${i}].name`;
+      const field = `${path}.${group}[${i}].name`;
       for (const e of dns1123Label(c.name))
         causes.push({ field, message: `Invalid value: "${c.name}": ${e}` });
       if (seen.has(c.name)) causes.push({ field, message: `Duplicate value: "${c.name}"` });
@@ -253,7 +254,7 @@ function validatePod(pod: Pod): StatusCause[] {
       (c.volumeMounts ?? []).forEach((vm, j) => {
         if (!volumes.has(vm.name)) {
           causes.push({
-            field: `spec.${group}[${i}].volumeMounts[${j}].name`,
+            field: `${path}.${group}[${i}].volumeMounts[${j}].name`,
             message: `Not found: "${vm.name}"`,
           });
         }
@@ -261,6 +262,10 @@ function validatePod(pod: Pod): StatusCause[] {
     });
   }
   return causes;
+}
+
+function validatePod(pod: Pod): StatusCause[] {
+  return validatePodSpec(pod.spec, 'spec');
 }
 
 /** READY column: ready containers / all containers. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IMMEDIATE_DELETION_WARNING, resolveGracePeriod } from './delete.js';
+import { IMMEDIATE_DELETION_WARNING, resolveCascade, resolveGracePeriod } from './delete.js';
 
 function resolve(opts: { gracePeriod?: string; force?: boolean; now?: boolean }): {
   grace: number;
@@ -32,6 +32,26 @@ describe('resolveGracePeriod (kubectl delete rules)', () => {
     expect(() => resolve({ gracePeriod: '-2' })).toThrow('invalid --grace-period "-2"');
     expect(() => resolve({ now: true, gracePeriod: '3' })).toThrow(
       '--now and --grace-period cannot be specified together',
+    );
+  });
+});
+
+describe('resolveCascade (kubectl --cascade)', () => {
+  it('takes background, orphan and foreground, and the old booleans with a warning', () => {
+    const warnings: string[] = [];
+    const warn = (w: string) => warnings.push(w);
+    expect(resolveCascade('background', warn)).toBe('background');
+    expect(resolveCascade('orphan', warn)).toBe('orphan');
+    expect(resolveCascade('foreground', warn)).toBe('foreground');
+    expect(warnings).toEqual([]);
+    expect(resolveCascade(true, warn)).toBe('background');
+    expect(resolveCascade('false', warn)).toBe('orphan');
+    expect(warnings).toEqual([
+      'warning: --cascade=true is deprecated (boolean value) and can be replaced with --cascade=background.',
+      'warning: --cascade=false is deprecated (boolean value) and can be replaced with --cascade=orphan.',
+    ]);
+    expect(() => resolveCascade('sometimes', warn)).toThrow(
+      'invalid cascade value (sometimes). Must be "background", "foreground", or "orphan".',
     );
   });
 });

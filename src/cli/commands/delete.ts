@@ -1,5 +1,10 @@
 import type { Command } from 'commander';
-import { isApiError, type AnyKindDefinition, type ApiObject } from '../../api/index.js';
+import {
+  isApiError,
+  resourcePath,
+  type AnyKindDefinition,
+  type ApiObject,
+} from '../../api/index.js';
 import type { ApiClient } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
@@ -7,7 +12,7 @@ import { readManifests } from '../manifests.js';
 import { parseTargets, resourceName } from '../resources.js';
 import { parseDuration } from './adm.js';
 import { collect, kindOf, namespaceOf } from './apply.js';
-import { checkSelection } from './get.js';
+import { checkSelection, requireNameOrSelection } from './get.js';
 
 export const IMMEDIATE_DELETION_WARNING =
   'Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.';
@@ -26,6 +31,25 @@ interface DeleteOptions {
   now?: boolean;
   wait: boolean | string;
   timeout: string;
+  cascade: boolean | string;
+}
+
+export type Cascade = 'background' | 'orphan' | 'foreground';
+
+/** kubectl's `--cascade`: background (default), orphan or foreground; the old booleans too. */
+export function resolveCascade(value: boolean | string, warn: (text: string) => void): Cascade {
+  const text = String(value);
+  if (text === 'background' || text === 'orphan' || text === 'foreground') return text;
+  if (text === 'true' || text === 'false') {
+    const replacement = text === 'true' ? 'background' : 'orphan';
+    warn(
+      `warning: --cascade=${text} is deprecated (boolean value) and can be replaced with --cascade=${replacement}.`,
+    );
+    return replacement;
+  }
+  throw new CliError(
+    `invalid cascade value (${text}). Must be "background", "foreground", or "orphan".`,
+  );
 }
 
 /**
@@ -123,10 +147,16 @@ export function registerDeleteCommand(program: Command, ctx: CliContext): void {
       true,
     )
     .option('--timeout <duration>', 'give up waiting after this long (e.g. 60s); 0 waits on', '0s')
+    .option(
+      '--cascade [strategy]',
+      'background: dependents (the pods of a replication controller) are deleted after the object; orphan: they are left, without their owner',
+      'background',
+    )
     .action(async (args: string[], opts: DeleteOptions) => {
       const wait = parseWait(opts.wait);
       const timeoutMs = parseDuration(opts.timeout);
       const grace = resolveGracePeriod(opts, (text) => ctx.err(text));
+      const cascade = resolveCascade(opts.cascade, (text) => ctx.err(text));
       const namespace = await ctx.namespace(opts.namespace);
       const work: { def: AnyKindDefinition; name: string; namespace: string | undefined }[] = [];
       let client: ApiClient;
@@ -153,12 +183,7 @@ export function registerDeleteCommand(program: Command, ctx: CliContext): void {
         if (targets.length === 0)
           throw new CliError('you must provide one or more resources by argument or filename');
         checkSelection(targets, opts);
-        const unnamed = targets.filter((t) => t.name === undefined);
-        if (unnamed.length > 0 && !opts.all && !opts.selector && !opts.fieldSelector) {
-          throw new CliError(
-            'resource(s) were provided, but no name was specified; use NAME, -l SELECTOR or --all',
-          );
-        }
+        requireNameOrSelection(targets, opts);
         client = await ctx.client();
         for (const t of targets) {
           const ns = t.def.namespaced ? namespace : undefined;
@@ -183,10 +208,24 @@ export function registerDeleteCommand(program: Command, ctx: CliContext): void {
       for (const target of work) {
         const { def, name, namespace: ns } = target;
         try {
-          const answer = await client.delete(def, name, {
-            namespace: ns,
-            ...(grace >= 0 ? { gracePeriodSeconds: grace } : {}),
-          });
+          const answer =
+            cascade === 'background'
+              ? await client.delete(def, name, {
+                  namespace: ns,
+                  ...(grace >= 0 ? { gracePeriodSeconds: grace } : {}),
+                })
+              : await client.request<ApiObject>(
+                  'DELETE',
+                  resourcePath(def, { namespace: ns, name }),
+                  {
+                    body: {
+                      apiVersion: 'v1',
+                      kind: 'DeleteOptions',
+                      propagationPolicy: cascade === 'orphan' ? 'Orphan' : 'Foreground',
+                      ...(grace >= 0 ? { gracePeriodSeconds: grace } : {}),
+                    },
+                  },
+                );
           ctx.out(`${resourceName(def)} "${name}" ${grace === 0 ? 'force deleted' : 'deleted'}`);
           deleted.push({ target, uid: (answer as ApiObject).metadata?.uid });
         } catch (err) {

@@ -3,6 +3,7 @@ import { eventKind, podKind, type ApiObject, type Event, type Pod } from '../../
 import { CLUSTER_EVENTS_NAMESPACE, type ApiClient } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import { describeObject, formatEvents, type Related } from '../describe.js';
+import { deploymentRelated } from '../describe-deployments.js';
 import { CliError } from '../errors.js';
 import { parseTargets } from '../resources.js';
 import { checkSelection, fetchTargets } from './get.js';
@@ -54,6 +55,9 @@ async function relatedTo(
     } catch {
       return { server };
     }
+  }
+  if (def.kind === 'DeploymentConfig' || def.kind === 'Deployment') {
+    return deploymentRelated(client, obj);
   }
   if (def.kind !== 'Node') return {};
   try {

@@ -53,6 +53,19 @@ export function checkSelection(
   }
 }
 
+/** A kind given without a name needs a selector or --all (delete, label, scale). */
+export function requireNameOrSelection(
+  targets: readonly Target[],
+  opts: { selector?: string; fieldSelector?: string; all?: boolean },
+): void {
+  const unnamed = targets.some((t) => t.name === undefined);
+  if (unnamed && !opts.all && !opts.selector && !opts.fieldSelector) {
+    throw new CliError(
+      'resource(s) were provided, but no name was specified; use NAME, -l SELECTOR or --all',
+    );
+  }
+}
+
 /** Fetches what the targets name: named objects one by one, the rest by listing. Errors for
  * single names (NotFound) are collected, not thrown, so the others still print. */
 export async function fetchTargets(

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { parseTargets, qualifiedName } from '../resources.js';
-import { checkSelection, fetchTargets } from './get.js';
+import { checkSelection, fetchTargets, requireNameOrSelection } from './get.js';
 
 export interface MetadataUpdates {
   set: Record<string, string>;
@@ -96,11 +96,7 @@ function register(program: Command, ctx: CliContext, what: 'label' | 'annotation
             'one or more resources must be specified as <resource> <name> or <resource>/<name>',
           );
         checkSelection(targets, opts);
-        if (targets.some((t) => t.name === undefined) && !opts.selector && !opts.all) {
-          throw new CliError(
-            'resource(s) were provided, but no name was specified; use NAME, -l SELECTOR or --all',
-          );
-        }
+        requireNameOrSelection(targets, opts);
         const client = await ctx.client();
         const namespace = await ctx.namespace(opts.namespace);
         const { groups, errors } = await fetchTargets(client, targets, {

@@ -9,14 +9,12 @@ import { isApiError, type AnyKindDefinition, type ApiObject } from '../../api/in
 import type { ApiClient } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
-import { buildConfig, imageStreams, type BuildPlan } from '../generate/build-objects.js';
-import { detectBuilder, undetectedMessage } from '../generate/detect.js';
-import { checkContextDir, listRepositoryFiles } from '../generate/inspect-repo.js';
-import { resolveBuilder, type ResolvedBuilder } from '../generate/resolve-builder.js';
+import { buildConfig, imageStreams } from '../generate/build-objects.js';
+import { checkContextDir } from '../generate/inspect-repo.js';
+import { planBuild } from '../generate/plan-build.js';
 import {
   nameFromRepository,
   parseEnvPairs,
-  parseImageStreamRef,
   parseLabelPairs,
   parseSourceArg,
   sanitizeName,
@@ -64,6 +62,32 @@ export async function createAll(
   }
 }
 
+/** `-o` of the commands that make objects (new-app, new-build): yaml or json only. */
+export function generatedOutput(command: string, output: string): 'yaml' | 'json' {
+  const format = parseOutputFormat(output);
+  if (format !== 'yaml' && format !== 'json')
+    throw new CliError(`-o "${output}": ${command} prints yaml or json`);
+  return format;
+}
+
+/** Prints the objects a command would create, as a List, instead of creating them (`-o`). */
+export function printGenerated(
+  ctx: CliContext,
+  client: ApiClient,
+  command: string,
+  output: string,
+  objects: readonly ApiObject[],
+): void {
+  const format = generatedOutput(command, output);
+  ctx.io.stdout.write(
+    formatStructured(
+      format,
+      objects.map((obj) => ({ def: client.kindFor(obj), obj })),
+      false,
+    ),
+  );
+}
+
 /** Refuses the whole run if any object already exists, naming it (`oc` does the same). */
 export async function refuseExisting(
   client: ApiClient,
@@ -79,45 +103,6 @@ export async function refuseExisting(
       throw err;
     }
     throw new CliError(`${resourceName(def)} "${obj.metadata.name ?? ''}" already exists`);
-  }
-}
-
-function builderFrom(
-  resolved: ResolvedBuilder,
-  name: string,
-): Pick<BuildPlan, 'from' | 'builderImage'> {
-  if (resolved.kind === 'ImageStreamTag') {
-    return {
-      from: {
-        kind: 'ImageStreamTag',
-        namespace: resolved.namespace,
-        name: `${resolved.stream}:${resolved.tag}`,
-      },
-    };
-  }
-  // A plain image gets a stream of its own, named after the image, so ImageChange works.
-  const last = resolved.image.split('/').pop() ?? resolved.image;
-  const [repo, tag = 'latest'] = last.split('@')[0]!.split(':');
-  const streamName = sanitizeName(repo ?? name, resolved.image);
-  return {
-    from: { kind: 'ImageStreamTag', name: `${streamName}:${tag}` },
-    builderImage: { streamName, tag, image: resolved.image },
-  };
-}
-
-function describeFound(
-  say: (line: string) => void,
-  resolved: ResolvedBuilder,
-  asked: string,
-): void {
-  if (resolved.kind === 'ImageStreamTag') {
-    say(
-      `--> Found image stream tag "${resolved.namespace}/${resolved.stream}:${resolved.tag}" for "${asked}"` +
-        (resolved.image ? ` (${resolved.image})` : ''),
-    );
-    if (resolved.description) say(`\n    ${resolved.description}`);
-  } else {
-    say(`--> Using the image "${resolved.image}" as the builder for "${asked}"`);
   }
 }
 
@@ -179,76 +164,38 @@ export function registerNewBuildCommand(program: Command, ctx: CliContext): void
       const namespace = await ctx.namespace(opts.namespace);
       const isDef = resolveKind(ctx.registry, 'imagestreams.image.openshift.io');
 
-      let strategy: 'Source' | 'Docker';
-      let builder = builderArg;
-      if (strategyFlag === 'docker') strategy = 'Docker';
-      else if (builder || strategyFlag === 'source') strategy = 'Source';
-      else if (source) {
-        const listing = await listRepositoryFiles(source.uri, source.ref, contextDir);
-        const found = detectBuilder(listing.files);
-        if (!found) throw new CliError(undetectedMessage(source.uri));
-        say(
-          `--> The source repository appears to match: ${found.strategy === 'Docker' ? 'a Dockerfile' : found.builder} (${found.reason})`,
-        );
-        strategy = found.strategy;
-        if (found.strategy === 'Source') builder = found.builder;
-      } else
-        throw new CliError('--binary needs a builder: --image-stream NAME or --strategy docker');
-      if (strategy === 'Source' && !builder)
-        throw new CliError('a source build needs a builder: BUILDER~REPOSITORY or --image-stream');
-
-      let from: BuildPlan['from'];
-      let builderImage: BuildPlan['builderImage'];
-      if (builder) {
-        const resolved =
-          opts.image !== undefined
-            ? ({ kind: 'DockerImage', image: opts.image } as const)
-            : await resolveBuilder(client, isDef, namespace, builder);
-        describeFound(say, resolved, builder);
-        ({ from, builderImage } = builderFrom(resolved, name));
-      }
-      const outputTag = opts.to ?? `${name}:latest`;
-      const toRef = parseImageStreamRef(outputTag);
-      if (!toRef || toRef.namespace)
-        throw new CliError(
-          `--to "${outputTag}": must be an image stream tag NAME[:TAG] in this project`,
-        );
-      const plan: BuildPlan = {
-        name,
-        labels: { build: name, ...extraLabels },
-        generatedBy: 'OpenShiftNewBuild',
-        strategy,
-        from,
-        builderImage,
-        source: source
-          ? { type: 'Git', uri: source.uri, ref: source.ref, contextDir }
-          : { type: 'Binary', contextDir },
-        env,
-        outputTag: `${toRef.name}:${toRef.tag}`,
-        sourceSecret: opts.sourceSecret,
-      };
+      const plan = await planBuild(
+        client,
+        isDef,
+        namespace,
+        {
+          name,
+          source,
+          strategy: strategyFlag,
+          builder: builderArg,
+          builderIsImage: opts.image !== undefined,
+          contextDir,
+          env,
+          labels: { build: name, ...extraLabels },
+          generatedBy: 'OpenShiftNewBuild',
+          outputTag: opts.to ?? `${name}:latest`,
+          sourceSecret: opts.sourceSecret,
+        },
+        say,
+      );
       const objects = [...imageStreams(plan), buildConfig(plan)];
       if (opts.output) {
-        const format = parseOutputFormat(opts.output);
-        if (format !== 'yaml' && format !== 'json')
-          throw new CliError(`-o "${opts.output}": new-build prints yaml or json`);
-        ctx.io.stdout.write(
-          formatStructured(
-            format,
-            objects.map((obj) => ({ def: client.kindFor(obj), obj })),
-            false,
-          ),
-        );
+        printGenerated(ctx, client, 'new-build', opts.output, objects);
         return;
       }
       ctx.out(
         source
-          ? `--> A ${strategy.toLowerCase()} build using source code from ${source.uri}${source.ref ? `#${source.ref}` : ''} will be created`
-          : `--> A binary ${strategy.toLowerCase()} build will be created; upload input with 'slipway start-build ${name} --from-dir=DIR'`,
+          ? `--> A ${plan.strategy.toLowerCase()} build using source code from ${source.uri}${source.ref ? `#${source.ref}` : ''} will be created`
+          : `--> A binary ${plan.strategy.toLowerCase()} build will be created; upload input with 'slipway start-build ${name} --from-dir=DIR'`,
       );
       ctx.out(`    * The resulting image will be pushed to image stream tag "${plan.outputTag}"`);
       // An output stream that already exists is reused, as oc does; everything else must be new.
-      const outputName = toRef.name;
+      const outputName = plan.outputTag.split(':')[0]!;
       const outputExists = await client
         .get(isDef, outputName, { namespace })
         .then(() => true)

@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../../master/config.js';
+import { imageStreamKind } from '../../../src/api/index.js';
+import type { ApiClient } from '../../../src/client/index.js';
 import { startMaster } from '../../../master/main.js';
 import { silentLogger } from '../../../src/util/logger.js';
 
@@ -45,4 +47,18 @@ export async function startCliTestMaster(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The shared builder stream `openshift/NAME`, its `latest` tag at `image`, as `slipway up` makes it. */
+export async function createBuilderStream(
+  admin: ApiClient,
+  name: string,
+  image: string,
+): Promise<void> {
+  await admin.create(imageStreamKind, {
+    apiVersion: 'image.openshift.io/v1',
+    kind: 'ImageStream',
+    metadata: { name, namespace: 'openshift' },
+    spec: { tags: [{ name: 'latest', from: { kind: 'DockerImage', name: image } }] },
+  });
 }

@@ -6,10 +6,12 @@
 // label the agent puts on them, images by their references in this run's registry (never by id:
 // the builder images pulled back from the registry share their ids with the local
 // `openshift/*` images other tests use), then the registry and the HOME directory.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
+import { randomServiceRange } from '../../support/service-range.js';
+import { removeServiceRules } from '../../../agent/network/service-proxy.js';
 import { PlatformEngine } from '../../../agent/docker/platform-engine.js';
 import { ensureBuilderImages } from '../../../agent/platform/builder-images.js';
 import { platformPaths } from '../../../agent/platform/paths.js';
@@ -53,6 +55,8 @@ export interface BuildStack {
   dataDir: string;
   /** The API server's URL, as `up` printed it. */
   server: string;
+  /** The built-in router's HTTP URL (on a free port), as `up` recorded it in endpoint.json. */
+  routerUrl: string;
   /**
    * The API as the CLI's user (admin), for the tests' waiting and reading; what users do and
    * see goes through the CLI.
@@ -140,6 +144,7 @@ export async function startBuildStack(docker: Docker, label: string): Promise<Bu
     SLIPWAY_AGENT_NODE_NAME: nodeName,
     SLIPWAY_AGENT_LABELS: `${TEST_LABEL}=1,${TEST_RUN_LABEL}=${testRun.runId}`,
     SLIPWAY_AGENT_HEARTBEAT_INTERVAL: '1s',
+    SLIPWAY_SERVICE_CIDR: randomServiceRange().cidr,
   };
   const run = (args: readonly string[], options: CliOptions = {}): Promise<Result> =>
     slipway(args, { env, timeoutMs: options.timeoutMs ?? 30_000, stdin: options.stdin });
@@ -156,23 +161,40 @@ export async function startBuildStack(docker: Docker, label: string): Promise<Bu
   const close = async (): Promise<void> => {
     await run(['down']).catch(() => undefined);
     await cleanupRun(docker, testRun.runId);
+    // Agents keep their service rules when they stop; this run's node is gone for good.
+    await removeServiceRules(nodeName).catch(() => false);
     if (registry) await removeRegistryImages(docker, registry);
     await removeRunNetworks(docker, testRun.runId);
     await removeUpRegistry(docker, dataDir);
     await rm(home, { recursive: true, force: true });
   };
   try {
-    const up = await ok(['up', '--listen', '127.0.0.1:0', '--registry', '127.0.0.1:0'], {
-      timeoutMs: 120_000,
-    });
+    // Every listener on a free port: the router's defaults may be taken on a shared machine.
+    const up = await ok(
+      [
+        'up',
+        '--listen',
+        '127.0.0.1:0',
+        '--registry',
+        '127.0.0.1:0',
+        ...['--router-http', '--router-https', '--router-stats'].flatMap((f) => [f, '127.0.0.1:0']),
+      ],
+      { timeoutMs: 120_000 },
+    );
     registry = registryFrom(up);
     const server = serverFrom(up);
+    const endpoint = JSON.parse(await readFile(join(dataDir, 'endpoint.json'), 'utf8')) as {
+      router?: { http: string };
+    };
+    if (!endpoint.router) throw new Error('slipway up recorded no router in endpoint.json');
+    const routerUrl = endpoint.router.http;
     const token = (await ok(['whoami', '-t'])).trim();
     const stack: BuildStack = {
       env,
       home,
       dataDir,
       server,
+      routerUrl,
       api: new ApiClient({ server, token }),
       registry,
       nodeName,

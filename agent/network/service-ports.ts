@@ -1,0 +1,113 @@
+/**
+ * What the service proxy serves: from Services and their Endpoints to one entry per service
+ * port with a virtual IP, each with the ready backends traffic to it goes to. Pure.
+ *
+ * As kube-proxy: a Service port reaches, on each ready address (`addresses`, never
+ * `notReadyAddresses`), the Endpoints port of the same name and protocol; its number is the
+ * resolved targetPort, so named targetPorts need nothing more here. Headless Services (and
+ * Services without an IP yet) get no entry, nor do SCTP ports or IPv6 addresses (the proxy
+ * programs IPv4 iptables only).
+ */
+import { isIPv4 } from 'node:net';
+import type { Endpoints } from '../../src/api/kinds/endpoints.js';
+import { HEADLESS, type Service, type ServicePort } from '../../src/api/kinds/service.js';
+
+export type Protocol = 'tcp' | 'udp';
+
+export interface Backend {
+  ip: string;
+  port: number;
+}
+
+export interface ServicePortEntry {
+  /** `NAMESPACE/NAME:PORT-NAME` (`NAMESPACE/NAME` for an unnamed port), for comments and logs. */
+  id: string;
+  namespace: string;
+  name: string;
+  protocol: Protocol;
+  clusterIP: string;
+  port: number;
+  /** Sorted by address then port, no duplicates; empty when nothing is ready. */
+  backends: Backend[];
+}
+
+/** Backends that replace the Endpoints of one service port (the cluster DNS, served by the
+ * agent itself); undefined keeps the Endpoints'. */
+export type BackendOverride = (
+  service: Service,
+  port: ServicePort,
+  protocol: Protocol,
+) => Backend[] | undefined;
+
+function protocolOf(port: { protocol?: string | undefined }): Protocol | undefined {
+  const p = port.protocol ?? 'TCP';
+  return p === 'TCP' ? 'tcp' : p === 'UDP' ? 'udp' : undefined;
+}
+
+function compareBackends(a: Backend, b: Backend): number {
+  const pa = a.ip.split('.').map(Number);
+  const pb = b.ip.split('.').map(Number);
+  for (let i = 0; i < 4; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a.port - b.port;
+}
+
+/** The ready backends of one service port according to its Endpoints. */
+export function readyBackends(
+  endpoints: Endpoints | undefined,
+  port: ServicePort,
+  protocol: Protocol,
+): Backend[] {
+  const seen = new Set<string>();
+  const out: Backend[] = [];
+  for (const subset of endpoints?.subsets ?? []) {
+    const match = (subset.ports ?? []).find(
+      (p) => (p.name ?? '') === (port.name ?? '') && protocolOf(p) === protocol,
+    );
+    if (!match) continue;
+    for (const address of subset.addresses ?? []) {
+      if (!isIPv4(address.ip)) continue;
+      const key = `${address.ip}:${match.port}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ ip: address.ip, port: match.port });
+    }
+  }
+  return out.sort(compareBackends);
+}
+
+/** Every service port with a virtual IP, sorted by id and protocol. */
+export function servicePortEntries(
+  services: readonly Service[],
+  endpointsOf: (namespace: string, name: string) => Endpoints | undefined,
+  override?: BackendOverride,
+): ServicePortEntry[] {
+  const entries: ServicePortEntry[] = [];
+  for (const svc of services) {
+    const clusterIP = svc.spec.clusterIP ?? '';
+    if (clusterIP === '' || clusterIP === HEADLESS || !isIPv4(clusterIP)) continue;
+    const namespace = svc.metadata.namespace ?? '';
+    const name = svc.metadata.name ?? '';
+    for (const port of svc.spec.ports ?? []) {
+      const protocol = protocolOf(port);
+      if (!protocol) continue;
+      const backends =
+        override?.(svc, port, protocol) ??
+        readyBackends(endpointsOf(namespace, name), port, protocol);
+      entries.push({
+        id: `${namespace}/${name}${port.name ? `:${port.name}` : ''}`,
+        namespace,
+        name,
+        protocol,
+        clusterIP,
+        port: port.port,
+        backends: [...backends].sort(compareBackends),
+      });
+    }
+  }
+  return entries.sort((a, b) =>
+    a.id === b.id ? a.protocol.localeCompare(b.protocol) : a.id < b.id ? -1 : 1,
+  );
+}

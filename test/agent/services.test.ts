@@ -1,0 +1,386 @@
+// Service virtual IPs and cluster DNS on a real node: the agent's iptables rules and its DNS
+// server, with pods on the real engine. Every run uses a service range of its own
+// (10.<100-250>.<0-255>.0/24) so concurrent runs on this host do not share virtual IPs, and sends
+// traffic to a virtual IP only once this node's rules for it are in place (without them the
+// packets would leave the host). The run's rules are removed at the end.
+import dgram from 'node:dgram';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import dnsPacket, { type DecodedPacket, type RecordType } from 'dns-packet';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hostIptables } from '../../agent/network/iptables.js';
+import { nodeHash, renderSync, parseSave } from '../../agent/network/iptables-rules.js';
+import { parseResolvConf } from '../../agent/network/resolv-conf.js';
+import { removeServiceRules } from '../../agent/network/service-proxy.js';
+import {
+  endpointsKind,
+  podKind,
+  serviceKind,
+  type Endpoints,
+  type Pod,
+  type Service,
+} from '../../src/api/index.js';
+import { dockerClient, ensureImage } from '../support/docker.js';
+import {
+  containerStatus,
+  createPod,
+  eventually,
+  isReady,
+  podFor,
+  sh,
+  useClusterWithAgent,
+  waitForPod,
+  type Cluster,
+} from './cluster.js';
+import { randomServiceRange } from '../support/service-range.js';
+
+const docker = dockerClient();
+let cluster: Cluster;
+const { cidr: serviceCidr, prefix } = randomServiceRange();
+const dnsIP = `${prefix}.10`;
+const otherNode = `other-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+
+useClusterWithAgent(docker, (c) => (cluster = c), {
+  master: { controllers: true, serviceCidr },
+});
+
+afterAll(async () => {
+  await removeServiceRules(otherNode);
+});
+
+const ns = (): string => cluster.namespace;
+
+async function iptablesSave(): Promise<string> {
+  return hostIptables.save(['nat', 'filter']);
+}
+
+/** Waits until this node's rules satisfy `ok` (so traffic to the VIPs stays on this host). */
+async function rulesWhere(ok: (rules: string) => boolean, what: string): Promise<string> {
+  const hash = nodeHash(cluster.nodeName);
+  return eventually(
+    async () => {
+      const mine = (await iptablesSave())
+        .split('\n')
+        .filter((l) => l.includes(hash))
+        .join('\n');
+      return ok(mine) ? mine : undefined;
+    },
+    20_000,
+    what,
+  );
+}
+
+function webPod(name: string, labels: Record<string, string>): Pod {
+  const pod = podFor(cluster, name, {
+    containers: [
+      sh(
+        'web',
+        'mkdir -p /tmp/www && hostname > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www',
+        {
+          ports: [{ name: 'http', containerPort: 8080 }],
+          readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+        },
+      ),
+    ],
+  });
+  pod.metadata.labels = labels;
+  return pod;
+}
+
+function service(name: string, spec: Service['spec']): Service {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns() }, spec };
+}
+
+async function containerId(podName: string, container: string): Promise<string> {
+  const pod = await waitForPod(
+    cluster,
+    podName,
+    (p) => !!containerStatus(p, container)?.state.running,
+    30_000,
+  );
+  return containerStatus(pod, container)!.containerID!.replace('docker://', '');
+}
+
+async function exec(id: string, script: string): Promise<{ exitCode: number; stdout: string }> {
+  const r = await cluster.runtime.execInContainer(id, ['sh', '-c', script], { timeoutMs: 40_000 });
+  return { exitCode: r.exitCode, stdout: r.stdout };
+}
+
+/** `count` HTTP GETs from the Debian client (bash's /dev/tcp, the glibc resolver): the
+ * answering pods' names, one per line ("FAIL" for a request that got nothing). */
+function clientGets(target: string, count: number): string {
+  return [
+    'for i in $(seq ' + count + '); do',
+    `  out=$(timeout 5 bash -c 'exec 3<>/dev/tcp/${target}/80 && printf "GET / HTTP/1.0\\r\\n\\r\\n" >&3 && tail -n1 <&3')`,
+    '  echo "${out:-FAIL}"',
+    'done',
+  ].join('\n');
+}
+
+function httpGet(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path: '/', timeout: 5000, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body.trim()));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
+let nextId = 1;
+/** One DNS question over UDP to `server:53`. */
+function dnsQuery(server: string, name: string, type: RecordType = 'A'): Promise<DecodedPacket> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket('udp4');
+    const id = nextId++;
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`no DNS answer from ${server} for ${name}`));
+    }, 5000);
+    socket.on('message', (msg) => {
+      const packet = dnsPacket.decode(msg);
+      if (packet.id !== id) return;
+      clearTimeout(timer);
+      socket.close();
+      resolve(packet);
+    });
+    socket.send(
+      dnsPacket.encode({
+        type: 'query',
+        id,
+        flags: dnsPacket.RECURSION_DESIRED,
+        questions: [{ type, name }],
+      }),
+      53,
+      server,
+    );
+  });
+}
+
+function aRecords(p: DecodedPacket): string[] {
+  return (p.answers ?? [])
+    .filter((a) => a.type === 'A')
+    .map((a) => (a as { data: string }).data)
+    .sort();
+}
+
+function rcode(p: DecodedPacket): string {
+  return (p as { rcode?: string }).rcode ?? '';
+}
+
+const state = {
+  vip: '',
+  ipA: '',
+  ipB: '',
+  client: '',
+  webA: '',
+};
+
+describe('services and DNS on the node', () => {
+  it('serves a ClusterIP from the node, balanced over the ready pods', async () => {
+    await ensureImage('debian');
+    await createPod(cluster, webPod('web-a', { app: 'web', which: 'a' }));
+    await createPod(cluster, webPod('web-b', { app: 'web', which: 'b' }));
+    const web = await cluster.admin.create<Service>(
+      serviceKind,
+      service('web', {
+        selector: { app: 'web' },
+        ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+      }),
+      { namespace: ns() },
+    );
+    state.vip = web.spec.clusterIP!;
+    expect(state.vip.startsWith(`${prefix}.`)).toBe(true);
+    const a = await waitForPod(cluster, 'web-a', isReady, 30_000, 'web-a Ready');
+    const b = await waitForPod(cluster, 'web-b', isReady, 30_000, 'web-b Ready');
+    state.ipA = a.status!.podIP!;
+    state.ipB = b.status!.podIP!;
+    await rulesWhere(
+      (r) =>
+        r.includes(`-d ${state.vip}/32`) &&
+        r.includes(`--to-destination ${state.ipA}:8080`) &&
+        r.includes(`--to-destination ${state.ipB}:8080`),
+      'rules for both backends',
+    );
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) seen.add(await httpGet(state.vip, 80));
+    expect([...seen].sort()).toEqual(['web-a', 'web-b']);
+  });
+
+  it('refuses connections to a service port without endpoints at once', async () => {
+    const idle = await cluster.admin.create<Service>(
+      serviceKind,
+      service('idle', { selector: { app: 'nothing' }, ports: [{ port: 80 }] }),
+      { namespace: ns() },
+    );
+    const vip = idle.spec.clusterIP!;
+    await rulesWhere((r) => r.includes(`-d ${vip}/32`) && r.includes('REJECT'), 'a REJECT rule');
+    const err = await httpGet(vip, 80).catch((e: unknown) => e as NodeJS.ErrnoException);
+    expect((err as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
+  });
+
+  it('gives pods the cluster DNS and resolves service names from them', async () => {
+    await createPod(
+      cluster,
+      podFor(cluster, 'client', {
+        containers: [
+          {
+            name: 'client',
+            image: 'slipway/debian:bookworm',
+            imagePullPolicy: 'IfNotPresent',
+            command: ['sleep', '3600'],
+          },
+        ],
+      }),
+    );
+    state.client = await containerId('client', 'client');
+    const conf = await exec(state.client, 'cat /etc/resolv.conf');
+    expect(conf.stdout).toContain(`nameserver ${dnsIP}`);
+    expect(conf.stdout).toMatch(
+      new RegExp(
+        `^search ${ns()}\\.svc\\.cluster\\.local svc\\.cluster\\.local cluster\\.local`,
+        'm',
+      ),
+    );
+    expect(conf.stdout).toMatch(/^options ndots:5$/m);
+
+    for (const name of ['web', `web.${ns()}`, `web.${ns()}.svc`, `web.${ns()}.svc.cluster.local`]) {
+      const r = await exec(state.client, `getent hosts ${name}`);
+      expect(r.stdout.split(/\s+/)[0], name).toBe(state.vip);
+    }
+    const missing = await exec(state.client, `getent hosts nope.${ns()}.svc.cluster.local`);
+    expect(missing.exitCode).toBe(2);
+  });
+
+  it('balances pod requests to the names and to the ClusterIP over both backends', async () => {
+    for (const target of ['web', `web.${ns()}`, `web.${ns()}.svc.cluster.local`, state.vip]) {
+      const r = await exec(state.client, clientGets(target, 20));
+      const answers = r.stdout.trim().split('\n');
+      expect(answers, target).toHaveLength(20);
+      expect(new Set(answers), target).toEqual(new Set(['web-a', 'web-b']));
+    }
+  });
+
+  it('lets a pod reach a service that picks itself (hairpin)', async () => {
+    await cluster.admin.create<Service>(
+      serviceKind,
+      service('only-a', {
+        selector: { app: 'web', which: 'a' },
+        ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+      }),
+      { namespace: ns() },
+    );
+    const only = await cluster.admin.get<Service>(serviceKind, 'only-a', { namespace: ns() });
+    await rulesWhere(
+      (r) => r.includes(`-d ${only.spec.clusterIP}/32`) && r.includes(`-s ${state.ipA}/32`),
+      'rules for only-a',
+    );
+    state.webA = await containerId('web-a', 'web');
+    const r = await exec(
+      state.webA,
+      `for i in 1 2 3 4 5; do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${only.spec.clusterIP} 80 | tail -n1; done`,
+    );
+    expect(r.stdout.trim().split('\n')).toEqual(['web-a', 'web-a', 'web-a', 'web-a', 'web-a']);
+  });
+
+  it('resolves a headless service to the ready pod IPs', async () => {
+    await cluster.admin.create<Service>(
+      serviceKind,
+      service('web-headless', {
+        clusterIP: 'None',
+        selector: { app: 'web' },
+        ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+      }),
+      { namespace: ns() },
+    );
+    const want = [state.ipA, state.ipB].sort();
+    const fromNode = await eventually(
+      async () => {
+        const p = await dnsQuery(dnsIP, `web-headless.${ns()}.svc.cluster.local`);
+        return aRecords(p).length === 2 ? p : undefined;
+      },
+      20_000,
+      'both pod IPs in DNS',
+    );
+    expect(aRecords(fromNode)).toEqual(want);
+    expect(fromNode.flag_aa).toBe(true);
+    const r = await exec(state.client, 'getent ahostsv4 web-headless | cut -d" " -f1 | sort -u');
+    expect(r.stdout.trim().split('\n')).toEqual(want);
+  });
+
+  it('answers NXDOMAIN in the zone and forwards other names to the host resolver', async () => {
+    const nx = await dnsQuery(dnsIP, `nope.${ns()}.svc.cluster.local`);
+    expect(rcode(nx)).toBe('NXDOMAIN');
+    const aaaa = await dnsQuery(dnsIP, `web.${ns()}.svc.cluster.local`, 'AAAA');
+    expect(rcode(aaaa)).toBe('NOERROR');
+    expect(aaaa.answers).toEqual([]);
+
+    // What the host's own resolver says about a name the npm registry is reachable by.
+    const upstream = parseResolvConf(await readFile('/etc/resolv.conf', 'utf8')).nameservers[0]!;
+    const name = 'registry.npmjs.org';
+    const direct = await dnsQuery(upstream, name);
+    const forwarded = await dnsQuery(dnsIP, name);
+    expect(rcode(forwarded)).toBe(rcode(direct));
+    expect(forwarded.flag_aa).toBe(false);
+    expect(aRecords(forwarded).length).toBeGreaterThan(0);
+    expect(aRecords(forwarded)).toEqual(aRecords(direct));
+    const fromPod = await exec(state.client, `getent ahostsv4 ${name} | cut -d" " -f1 | sort -u`);
+    expect(fromPod.stdout.trim().split('\n')).toEqual(aRecords(direct));
+  });
+
+  it('takes a deleted backend out of rotation', async () => {
+    await cluster.admin.delete(podKind, 'web-b', { namespace: ns() });
+    await eventually(
+      async () => {
+        const ep = await cluster.admin.get<Endpoints>(endpointsKind, 'web', { namespace: ns() });
+        const ips = (ep.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip));
+        return ips.length === 1 && ips[0] === state.ipA ? ips : undefined;
+      },
+      30_000,
+      'web-b out of the endpoints',
+    );
+    await rulesWhere(
+      (r) => r.includes(`${state.ipA}:8080`) && !r.includes(`${state.ipB}:8080`),
+      'rules without web-b',
+    );
+    const r = await exec(state.client, clientGets('web', 10));
+    expect(r.stdout.trim().split('\n')).toEqual(Array<string>(10).fill('web-a'));
+  });
+
+  it("removes this node's rules when asked, and no other node's", async () => {
+    const otherRules = renderSync({
+      nodeName: otherNode,
+      entries: [
+        {
+          id: 'x/other',
+          namespace: 'x',
+          name: 'other',
+          protocol: 'tcp',
+          clusterIP: `${prefix}.254`,
+          port: 80,
+          backends: [],
+        },
+      ],
+      saved: parseSave(await iptablesSave()),
+    });
+    await hostIptables.restore(otherRules);
+    const mine = nodeHash(cluster.nodeName);
+    const theirs = nodeHash(otherNode);
+    expect(await iptablesSave()).toContain(`SLW-SVC-${mine}`);
+
+    await cluster.agent!.close({ removeServiceRules: true });
+    const after = await iptablesSave();
+    expect(after).not.toContain(mine);
+    expect(after).toContain(`SLW-SVC-${theirs}`);
+    expect(after).toContain(`SLW-FW-${theirs}`);
+    expect(after).toContain(
+      `-A PREROUTING -m comment --comment "slipway services of node ${otherNode}"`,
+    );
+
+    expect(await removeServiceRules(otherNode)).toBe(true);
+    expect(await iptablesSave()).not.toContain(theirs);
+  });
+});
