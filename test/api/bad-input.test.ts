@@ -33,6 +33,7 @@ async function expectNoTrace(): Promise<void> {
     'default',
     'demo',
     'openshift',
+    'openshift-dns',
   ]);
 }
 

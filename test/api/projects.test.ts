@@ -47,7 +47,12 @@ describe('projects', () => {
     });
     const got = await t.admin.get(`${PROJECTS}/demo`);
     expect(got.body).toEqual(res.body);
-    expect(names((await t.admin.list(PROJECTS)).body)).toEqual(['default', 'demo', 'openshift']);
+    expect(names((await t.admin.list(PROJECTS)).body)).toEqual([
+      'default',
+      'demo',
+      'openshift',
+      'openshift-dns',
+    ]);
 
     // Bare v1 is accepted for OpenShift kinds.
     const legacy = await t.admin.post(REQUESTS, {
@@ -226,10 +231,12 @@ describe('projects', () => {
     expect((await deletion).status).toBe(200);
     for (const r of results) expect([201, 403, 404]).toContain(r.status);
     expect((await t.admin.list('/api/v1/pods')).body.items).toEqual([]);
-    // Only the bootstrap projects remain.
+    // Only the bootstrap projects (and the cluster DNS Service) remain.
     expect((await t.store!.list('/registry/')).items.map((kv) => kv.key)).toEqual([
+      '/registry/core/services/openshift-dns/dns-default',
       '/registry/project.openshift.io/projects/default',
       '/registry/project.openshift.io/projects/openshift',
+      '/registry/project.openshift.io/projects/openshift-dns',
     ]);
   });
 });
