@@ -2,52 +2,28 @@
 // engine; a pod applied without a node is scheduled, runs and shows in `get pods` and
 // `describe`; `slipway down` stops the server but leaves the pod's containers running, and the
 // next `slipway up` adopts them unchanged; `delete` removes them.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomServiceRange } from '../support/service-range.js';
-import { removeServiceRules } from '../../agent/network/service-proxy.js';
-import { assertAgentBuilt, eventually } from '../agent/cluster.js';
-import { cleanupRun } from '../agent/support.js';
+import { eventually } from '../agent/cluster.js';
 import { slipway } from '../cli/support/slipway.js';
-import {
-  assertDockerAvailable,
-  dockerClient,
-  ensureImage,
-  newTestRun,
-  TEST_LABEL,
-  TEST_RUN_LABEL,
-  removeUpRegistry,
-} from '../support/docker.js';
+import { dockerClient, TEST_RUN_LABEL } from '../support/docker.js';
+import { startUpRun, type UpRun } from './support/up-run.js';
 
 const docker = dockerClient();
-const run = newTestRun();
-const nodeName = `e2e-${run.runId}`;
+let up: UpRun;
+let nodeName: string;
+let runId: string;
 let home: string;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  assertAgentBuilt();
-  await assertDockerAvailable(docker);
-  await ensureImage('pause');
-  home = await mkdtemp(join(tmpdir(), 'slipway-e2e-'));
-  env = {
-    HOME: home,
-    SLIPWAY_AGENT_NODE_NAME: nodeName,
-    SLIPWAY_SERVICE_CIDR: randomServiceRange().cidr,
-    SLIPWAY_AGENT_LABELS: `${TEST_LABEL}=1,${TEST_RUN_LABEL}=${run.runId}`,
-    SLIPWAY_AGENT_HEARTBEAT_INTERVAL: '1s',
-  };
+  up = await startUpRun(docker, 'e2e');
+  ({ nodeName, runId, home, env } = up);
 });
 
 afterAll(async () => {
-  await slipway(['down'], { env, timeoutMs: 30_000 }).catch(() => undefined);
-  await cleanupRun(docker, run.runId);
-  // Agents keep their service rules when they stop; this run's node is gone for good.
-  await removeServiceRules(nodeName).catch(() => false);
-  await removeUpRegistry(docker, join(home, '.slipway', 'data'));
-  await rm(home, { recursive: true, force: true });
+  await up?.close();
 });
 
 async function ok(args: string[]): Promise<string> {
@@ -66,7 +42,7 @@ async function appContainers(): Promise<{ Id: string; State: string }[]> {
     all: true,
     filters: {
       label: [
-        `${TEST_RUN_LABEL}=${run.runId}`,
+        `${TEST_RUN_LABEL}=${runId}`,
         'io.slipway.pod.name=hello',
         'io.slipway.container.name=app',
       ],

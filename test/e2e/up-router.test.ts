@@ -3,30 +3,19 @@
 // answers through the router (with a Host header, and with curl, which resolves *.localhost to
 // loopback as browsers do). The stats port answers /healthz; `--no-router` runs none.
 import { execFile } from 'node:child_process';
-import { readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomServiceRange } from '../support/service-range.js';
-import { removeServiceRules } from '../../agent/network/service-proxy.js';
-import { assertAgentBuilt, eventually } from '../agent/cluster.js';
-import { cleanupRun } from '../agent/support.js';
+import { eventually } from '../agent/cluster.js';
 import { slipway } from '../cli/support/slipway.js';
-import {
-  assertDockerAvailable,
-  dockerClient,
-  ensureImage,
-  newTestRun,
-  removeUpRegistry,
-  TEST_LABEL,
-  TEST_RUN_LABEL,
-} from '../support/docker.js';
+import { dockerClient } from '../support/docker.js';
+import { startUpRun, type UpRun } from './support/up-run.js';
 
 const docker = dockerClient();
-const run = newTestRun();
-const nodeName = `e2e-router-${run.runId}`;
+let up: UpRun;
+let nodeName: string;
 let home: string;
 let env: Record<string, string>;
 
@@ -50,26 +39,12 @@ interface EndpointFile {
 }
 
 beforeAll(async () => {
-  assertAgentBuilt();
-  await assertDockerAvailable(docker);
-  await ensureImage('pause');
-  home = await mkdtemp(join(tmpdir(), 'slipway-e2e-router-'));
-  env = {
-    HOME: home,
-    SLIPWAY_AGENT_NODE_NAME: nodeName,
-    SLIPWAY_SERVICE_CIDR: randomServiceRange().cidr,
-    SLIPWAY_AGENT_LABELS: `${TEST_LABEL}=1,${TEST_RUN_LABEL}=${run.runId}`,
-    SLIPWAY_AGENT_HEARTBEAT_INTERVAL: '1s',
-  };
+  up = await startUpRun(docker, 'e2e-router');
+  ({ nodeName, home, env } = up);
 });
 
 afterAll(async () => {
-  await slipway(['down'], { env, timeoutMs: 30_000 }).catch(() => undefined);
-  await cleanupRun(docker, run.runId);
-  // Agents keep their service rules when they stop; this run's node is gone for good.
-  await removeServiceRules(nodeName).catch(() => false);
-  await removeUpRegistry(docker, join(home, '.slipway', 'data'));
-  await rm(home, { recursive: true, force: true });
+  await up?.close();
 });
 
 async function ok(args: string[]): Promise<string> {
