@@ -6,12 +6,9 @@
 // label the agent puts on them, images by their references in this run's registry (never by id:
 // the builder images pulled back from the registry share their ids with the local
 // `openshift/*` images other tests use), then the registry and the HOME directory.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { randomServiceRange } from '../../support/service-range.js';
-import { removeServiceRules } from '../../../agent/network/service-proxy.js';
 import { PlatformEngine } from '../../../agent/docker/platform-engine.js';
 import { ensureBuilderImages } from '../../../agent/platform/builder-images.js';
 import { platformPaths } from '../../../agent/platform/paths.js';
@@ -26,17 +23,10 @@ import {
 } from '../../../src/api/index.js';
 import { ApiClient } from '../../../src/client/index.js';
 import { silentLogger } from '../../../src/util/logger.js';
-import { assertAgentBuilt, eventually } from '../../agent/cluster.js';
-import { cleanupRun } from '../../agent/support.js';
+import { eventually } from '../../agent/cluster.js';
 import { slipway, type Result } from '../../cli/support/slipway.js';
-import {
-  assertDockerAvailable,
-  ensureImage,
-  newTestRun,
-  removeUpRegistry,
-  TEST_LABEL,
-  TEST_RUN_LABEL,
-} from '../../support/docker.js';
+import { TEST_RUN_LABEL } from '../../support/docker.js';
+import { startUpRun } from './up-run.js';
 
 export const BUILDERS = ['nodejs', 'python', 'static'] as const;
 
@@ -128,24 +118,18 @@ async function removeRunNetworks(docker: Docker, runId: string): Promise<void> {
  * `openshift` builder streams point at the images in the registry.
  */
 export async function startBuildStack(docker: Docker, label: string): Promise<BuildStack> {
-  assertAgentBuilt();
-  await assertDockerAvailable(docker);
-  await ensureImage('pause');
-  await ensureBuilderImages(new PlatformEngine(docker), {
-    paths: platformPaths(),
-    logger: silentLogger(),
-  });
-  const testRun = newTestRun();
-  const home = await mkdtemp(join(tmpdir(), `slipway-${label}-`));
+  const upRun = await startUpRun(docker, label);
+  const { env, home, nodeName, runId } = upRun;
   const dataDir = join(home, '.slipway', 'data');
-  const nodeName = `${label}-${testRun.runId}`;
-  const env = {
-    HOME: home,
-    SLIPWAY_AGENT_NODE_NAME: nodeName,
-    SLIPWAY_AGENT_LABELS: `${TEST_LABEL}=1,${TEST_RUN_LABEL}=${testRun.runId}`,
-    SLIPWAY_AGENT_HEARTBEAT_INTERVAL: '1s',
-    SLIPWAY_SERVICE_CIDR: randomServiceRange().cidr,
-  };
+  try {
+    await ensureBuilderImages(new PlatformEngine(docker), {
+      paths: platformPaths(),
+      logger: silentLogger(),
+    });
+  } catch (err) {
+    await upRun.close();
+    throw err;
+  }
   const run = (args: readonly string[], options: CliOptions = {}): Promise<Result> =>
     slipway(args, { env, timeoutMs: options.timeoutMs ?? 30_000, stdin: options.stdin });
   const ok = async (args: readonly string[], options: CliOptions = {}): Promise<string> => {
@@ -160,13 +144,9 @@ export async function startBuildStack(docker: Docker, label: string): Promise<Bu
   let registry: string | undefined;
   const close = async (): Promise<void> => {
     await run(['down']).catch(() => undefined);
-    await cleanupRun(docker, testRun.runId);
-    // Agents keep their service rules when they stop; this run's node is gone for good.
-    await removeServiceRules(nodeName).catch(() => false);
     if (registry) await removeRegistryImages(docker, registry);
-    await removeRunNetworks(docker, testRun.runId);
-    await removeUpRegistry(docker, dataDir);
-    await rm(home, { recursive: true, force: true });
+    await removeRunNetworks(docker, runId);
+    await upRun.close();
   };
   try {
     // Every listener on a free port: the router's defaults may be taken on a shared machine.
@@ -198,7 +178,7 @@ export async function startBuildStack(docker: Docker, label: string): Promise<Bu
       api: new ApiClient({ server, token }),
       registry,
       nodeName,
-      runId: testRun.runId,
+      runId: runId,
       run,
       ok,
       async get<T>(args: readonly string[]): Promise<T> {
