@@ -34,7 +34,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
@@ -45,6 +45,15 @@ const APP = process.env.BENCH_APP ?? 'node-express';
 const APP_DIR = join(ROOT, 'test', 'fixtures', 'apps', APP);
 const RUN_ID = `bench-build-${process.pid}-${Date.now().toString(36)}`;
 const NODE_NAME = `bench-build-${process.pid}`;
+
+/** Agents keep their service rules when they stop; this run's node is gone for good. */
+async function removeNodeRules(nodeName: string): Promise<void> {
+  const module = join(ROOT, 'dist', 'agent', 'network', 'service-proxy.js');
+  const { removeServiceRules } = (await import(pathToFileURL(module).href)) as {
+    removeServiceRules: (node: string) => Promise<boolean>;
+  };
+  await removeServiceRules(nodeName).catch(() => false);
+}
 const NS = 'bench';
 const BUILDER = 'openshift/nodejs:18';
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? 900);
@@ -344,6 +353,7 @@ async function dockerBuild(stack: Stack, n: number): Promise<{ ms: number; build
 
 async function cleanup(stack: Partial<Stack>): Promise<void> {
   await runCommand(NODE, [SLIPWAY, 'down'], { env: slipwayEnv(), timeoutMs: 60_000 });
+  await removeNodeRules(NODE_NAME);
   stack.gitDaemon?.kill('SIGTERM');
   const byLabel = async (what: 'ps' | 'network ls' | 'volume ls', rmArgs: string[]) => {
     const ids = (

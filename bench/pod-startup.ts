@@ -14,7 +14,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -24,6 +24,15 @@ const PODS = Number(process.env.PODS ?? 30);
 const IMAGE = 'slipway/pause:1';
 const RUN_ID = `bench-${process.pid}-${Date.now().toString(36)}`;
 const NODE_NAME = `bench-${process.pid}`;
+
+/** Agents keep their service rules when they stop; this run's node is gone for good. */
+async function removeNodeRules(nodeName: string): Promise<void> {
+  const module = join(ROOT, 'dist', 'agent', 'network', 'service-proxy.js');
+  const { removeServiceRules } = (await import(pathToFileURL(module).href)) as {
+    removeServiceRules: (node: string) => Promise<boolean>;
+  };
+  await removeServiceRules(nodeName).catch(() => false);
+}
 
 function percentile(sorted: number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
@@ -222,6 +231,7 @@ async function main(): Promise<void> {
     server.child.kill('SIGTERM');
     await new Promise((resolve) => server.child.once('exit', resolve));
     await removeByLabel(`slipway.bench=${RUN_ID}`);
+    await removeNodeRules(NODE_NAME);
     await rm(server.dataDir, { recursive: true, force: true });
   }
 }

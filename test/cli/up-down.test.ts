@@ -1,13 +1,14 @@
 // `slipway up` / `slipway down` as users run them: the built command, a detached server
 // process, the CLI config written for the admin, and a refusal to start twice.
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerClient, removeUpRegistry } from '../support/docker.js';
+import { startUpRun, type UpRun } from '../e2e/support/up-run.js';
+import { dockerClient } from '../support/docker.js';
 import { assertBuilt, slipway } from './support/slipway.js';
 
+let upRun: UpRun;
 let home: string;
 let env: Record<string, string>;
 
@@ -23,15 +24,14 @@ function alive(pid: number): boolean {
 
 beforeAll(async () => {
   assertBuilt();
-  home = await mkdtemp(join(tmpdir(), 'slipway-up-'));
-  env = { HOME: home };
+  // Its own HOME, node name and service range; the teardown stops the server even when a test
+  // failed half-way and removes what the run left on this host.
+  upRun = await startUpRun(dockerClient(), 'up-down');
+  ({ home, env } = upRun);
 });
 
 afterAll(async () => {
-  // Stop the server even when a test failed half-way.
-  await slipway(['down'], { env }).catch(() => undefined);
-  await removeUpRegistry(dockerClient(), join(home, '.slipway', 'data'));
-  await rm(home, { recursive: true, force: true });
+  await upRun?.close();
 });
 
 describe('slipway up and down', () => {
