@@ -143,10 +143,13 @@ export async function startBuildStack(docker: Docker, label: string): Promise<Bu
   };
   let registry: string | undefined;
   const close = async (): Promise<void> => {
-    await run(['down']).catch(() => undefined);
-    if (registry) await removeRegistryImages(docker, registry);
-    await removeRunNetworks(docker, runId);
-    await upRun.close();
+    // Images are removed once the containers using them are gone.
+    await upRun.close({
+      beforeRegistry: async () => {
+        if (registry) await removeRegistryImages(docker, registry);
+        await removeRunNetworks(docker, runId);
+      },
+    });
   };
   try {
     // Every listener on a free port: the router's defaults may be taken on a shared machine.

@@ -27,7 +27,9 @@ export interface UpRun {
   nodeName: string;
   home: string;
   env: Record<string, string>;
-  close(): Promise<void>;
+  /** Stops the server and removes what the run left; `beforeRegistry` runs once the run's
+   * containers are gone and before the registry is (e.g. to remove images pulled from it). */
+  close(options?: { beforeRegistry?: () => Promise<void> }): Promise<void>;
 }
 
 export async function startUpRun(docker: Docker, label: string): Promise<UpRun> {
@@ -49,11 +51,12 @@ export async function startUpRun(docker: Docker, label: string): Promise<UpRun> 
     nodeName,
     home,
     env,
-    async close() {
+    async close(options = {}) {
       await slipway(['down'], { env, timeoutMs: 30_000 }).catch(() => undefined);
       await cleanupRun(docker, runId);
       // Agents keep their service rules when they stop; this run's node is gone for good.
       await removeServiceRules(nodeName).catch(() => false);
+      await options.beforeRegistry?.();
       await removeUpRegistry(docker, join(home, '.slipway', 'data'));
       await rm(home, { recursive: true, force: true });
     },
