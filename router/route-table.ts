@@ -14,13 +14,14 @@
  * - exact host match, then the longest path prefix on a segment boundary.
  */
 import { createHash } from 'node:crypto';
-import type {
-  EndpointPort,
-  Endpoints,
-  IntOrString,
-  Route,
-  RouteTargetReference,
-  Service,
+import {
+  olderFirst,
+  type EndpointPort,
+  type Endpoints,
+  type IntOrString,
+  type Route,
+  type RouteTargetReference,
+  type Service,
 } from '../src/api/index.js';
 import { routeOptions, type Balance } from './annotations.js';
 import { normalizeRoutePath, pathMatches } from './host.js';
@@ -177,24 +178,6 @@ export function admissionFor(route: Route, routerName: string): 'admitted' | 're
   if (!ingress) return 'none';
   const cond = ingress.conditions?.find((c) => c.type === 'Admitted');
   return cond?.status === 'True' ? 'admitted' : 'rejected';
-}
-
-function created(route: Route): number {
-  const t = Date.parse(route.metadata.creationTimestamp ?? '');
-  return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
-}
-
-/** OpenShift's claim order: oldest first, then by name (then namespace, to be total). */
-export function olderFirst(a: Route, b: Route): number {
-  const ta = created(a);
-  const tb = created(b);
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  const na = a.metadata.name ?? '';
-  const nb = b.metadata.name ?? '';
-  if (na !== nb) return na < nb ? -1 : 1;
-  const sa = a.metadata.namespace ?? '';
-  const sb = b.metadata.namespace ?? '';
-  return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
 
 function isLoopback(ip: string): boolean {

@@ -37,7 +37,7 @@ export type {
   RouteTargetReference,
   TLSConfig,
 } from './kinds/route.js';
-export { ROUTE_WEIGHT_DEFAULT, ROUTE_WEIGHT_MAX } from './kinds/route.js';
+export { olderFirst, ROUTE_WEIGHT_DEFAULT, ROUTE_WEIGHT_MAX } from './kinds/route.js';
 export * from './git-source.js';
 export * from './kinds/build-spec.js';
 export * from './kinds/build.js';

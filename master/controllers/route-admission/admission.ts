@@ -1,4 +1,9 @@
-import type { Route, RouteIngress, RouteIngressCondition } from '../../../src/api/index.js';
+import {
+  olderFirst,
+  type Route,
+  type RouteIngress,
+  type RouteIngressCondition,
+} from '../../../src/api/index.js';
 
 /** The router name whose admission this controller writes (the router's default). */
 export const DEFAULT_ROUTER_NAME = 'default';
@@ -6,27 +11,6 @@ export const DEFAULT_ROUTER_NAME = 'default';
 /** Whether a route may serve its host (and path), and if not, why. */
 export type AdmissionDecision =
   { admitted: true } | { admitted: false; reason: 'HostAlreadyClaimed'; message: string };
-
-function created(route: Route): number {
-  const t = Date.parse(route.metadata.creationTimestamp ?? '');
-  return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
-}
-
-/**
- * Claim order: the older route first (creationTimestamp), then by name, then by namespace:
- * the same total order the router applies, so both always agree on a host's owner.
- */
-export function olderFirst(a: Route, b: Route): number {
-  const ta = created(a);
-  const tb = created(b);
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  const na = a.metadata.name ?? '';
-  const nb = b.metadata.name ?? '';
-  if (na !== nb) return na < nb ? -1 : 1;
-  const sa = a.metadata.namespace ?? '';
-  const sb = b.metadata.namespace ?? '';
-  return sa < sb ? -1 : sa > sb ? 1 : 0;
-}
 
 /** `/`, `` and a trailing slash name the same path, as the router matches them. */
 export function routePathKey(path: string | undefined): string {

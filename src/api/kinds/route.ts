@@ -360,6 +360,27 @@ export function routeTerminationColumn(route: Route): string {
   return '';
 }
 
+/**
+ * Claim order of routes for a host, as OpenShift's: the older route first (creationTimestamp),
+ * then by name, then by namespace, so the order is total. Route admission and the router both
+ * use it, so they always agree on a host's owner.
+ */
+export function olderFirst(a: Route, b: Route): number {
+  const created = (r: Route): number => {
+    const t = Date.parse(r.metadata.creationTimestamp ?? '');
+    return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
+  };
+  const ta = created(a);
+  const tb = created(b);
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  const na = a.metadata.name ?? '';
+  const nb = b.metadata.name ?? '';
+  if (na !== nb) return na < nb ? -1 : 1;
+  const sa = a.metadata.namespace ?? '';
+  const sb = b.metadata.namespace ?? '';
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
 export const routeKind = defineKind<Route>({
   kind: 'Route',
   group: 'route.openshift.io',
