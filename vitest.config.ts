@@ -12,6 +12,8 @@ export default defineConfig({
           name: 'unit',
           include: ['{src,master,agent,router,cmd,scripts}/**/*.test.ts'],
           environment: 'node',
+          // Temporary directories of a run go under one directory, removed at its end.
+          globalSetup: ['test/support/unit-tmp.ts'],
           // Silent: components take their logger as a dependency and unit tests pass
           // silentLogger() from src/util/logger.ts; nothing may print to stdout.
           testTimeout: 5_000,

@@ -35,6 +35,8 @@ async function startServer(): Promise<Server> {
       '--log-level',
       'warn',
       '--no-router',
+      // Only the store is under test; an agent would leave its node's service rules behind.
+      '--no-agent',
     ],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
