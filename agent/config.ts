@@ -10,7 +10,6 @@ import { positiveDurationSchema } from '../src/util/duration.js';
 import { dns1123Subdomain } from '../src/api/names.js';
 import { memoryBytes } from '../src/api/quantity.js';
 import { parseListen } from '../src/util/listen.js';
-import { DEFAULT_DOCKER_SOCKET } from './docker/client.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -103,6 +102,9 @@ export interface AgentOptions {
 }
 
 /** The environment variables loadConfig reads. */
+/** The local Docker engine's socket, unless told otherwise. */
+export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+
 export const AGENT_ENV = {
   server: 'SLIPWAY_AGENT_SERVER',
   token: 'SLIPWAY_AGENT_TOKEN',

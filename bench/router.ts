@@ -544,7 +544,8 @@ http {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'web' },
-      spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+      // Selectorless: its Endpoints are the benchmark's own (the backend on loopback).
+      spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
     });
     await api(master, 'POST', '/api/v1/namespaces/bench/endpoints', {
       apiVersion: 'v1',

@@ -11,8 +11,11 @@ import {
   type AgentConfig,
   type AgentOptions,
 } from '../agent/config.js';
-import { pingDocker } from '../agent/docker/client.js';
-import { DockerUnavailableError, startAgent, type RunningAgent } from '../agent/main.js';
+import type { RunningAgent } from '../agent/main.js';
+
+// The agent and the Docker client load only when a command runs them: every other command
+// starts without them.
+const agentMain = () => import('../agent/main.js');
 
 /** Resolves with the signal's name when the process is asked to stop. */
 export function stopRequested(): Promise<string> {
@@ -46,6 +49,7 @@ function causeOf(err: Error): string {
 
 /** Fails with dockerMissingMessage when the engine does not answer. */
 export async function checkDocker(endpoint: string): Promise<void> {
+  const { pingDocker } = await import('../agent/docker/client.js');
   try {
     await pingDocker(endpoint, 5000);
   } catch (err) {
@@ -76,6 +80,7 @@ export async function startLocalAgent(
     token: joinToken,
     logLevel,
   });
+  const { startAgent, DockerUnavailableError } = await agentMain();
   try {
     return await startAgent(config, logger);
   } catch (err) {
@@ -127,6 +132,7 @@ export function registerAgentCommand(program: Command): void {
         logLevel: opts.logLevel,
       });
       const logger = createLogger({ level: config.logLevel });
+      const { startAgent, DockerUnavailableError } = await agentMain();
       let agent: RunningAgent;
       try {
         agent = await startAgent(config, logger);

@@ -5,15 +5,9 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { PlatformEngine } from '../agent/docker/platform-engine.js';
-import {
-  ensureBuilderImages,
-  publishBuilderImages,
-  type BuilderImage,
-  type BuilderImageStream,
-} from '../agent/platform/builder-images.js';
+import type { BuilderImage, BuilderImageStream } from '../agent/platform/builder-images.js';
 import { platformPaths } from '../agent/platform/paths.js';
-import { ensureRegistry, type RunningRegistry } from '../agent/platform/registry.js';
+import type { RunningRegistry } from '../agent/platform/registry.js';
 import { silentLogger, type Logger } from '../src/util/logger.js';
 
 /** Where `slipway up` keeps its state unless told otherwise. */
@@ -237,6 +231,12 @@ export async function startPlatform(
   dockerEndpoint: string | undefined,
   progress: (line: string) => void,
 ): Promise<StartedPlatform> {
+  // The Docker client and the platform steps load only for `up`.
+  const [{ PlatformEngine }, { ensureRegistry }, { ensureBuilderImages }] = await Promise.all([
+    import('../agent/docker/platform-engine.js'),
+    import('../agent/platform/registry.js'),
+    import('../agent/platform/builder-images.js'),
+  ]);
   const docker = PlatformEngine.fromEndpoint(dockerEndpoint);
   const paths = platformPaths();
   const logger = silentLogger();
@@ -265,6 +265,10 @@ export async function publishBuilders(
 ): Promise<BuilderImageStream[] | undefined> {
   const started = Date.now();
   try {
+    const [{ PlatformEngine }, { publishBuilderImages }] = await Promise.all([
+      import('../agent/docker/platform-engine.js'),
+      import('../agent/platform/builder-images.js'),
+    ]);
     const streams = await publishBuilderImages(
       PlatformEngine.fromEndpoint(dockerEndpoint),
       registry,

@@ -6,13 +6,7 @@ import type { Command } from 'commander';
 import { CliError, contextOf } from '../src/cli/index.js';
 import { createLogger } from '../src/util/logger.js';
 import { loadConfig, type RouterConfig, type RouterOptions } from '../router/config.js';
-import { startRouter, type RunningRouter } from '../router/main.js';
-import {
-  isRouterWorker,
-  startRouterPrimary,
-  startRouterWorker,
-  stopRequestedByPrimary,
-} from '../router/workers.js';
+import type { RunningRouter } from '../router/main.js';
 import { stopRequested } from './agent-command.js';
 
 interface RouterCommandOptions {
@@ -102,6 +96,10 @@ export function registerRouterCommand(program: Command): void {
         logLevel: opts.logLevel,
       });
       const logger = createLogger({ level: config.logLevel });
+      // Loaded only when the router runs: other commands start without it.
+      const { isRouterWorker, startRouterPrimary, startRouterWorker, stopRequestedByPrimary } =
+        await import('../router/workers.js');
+      const { startRouter } = await import('../router/main.js');
       if (isRouterWorker()) {
         // A worker forked by the primary below: it stops when the primary says so.
         const worker = await startRouterWorker(config, logger);

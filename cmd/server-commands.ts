@@ -4,9 +4,9 @@ import { CliError, contextOf, type CliContext } from '../src/cli/index.js';
 import { ApiClient } from '../src/client/index.js';
 import { createLogger } from '../src/util/logger.js';
 import { loadConfig, type MasterConfig } from '../master/config.js';
-import { startMaster, type RunningMaster } from '../master/main.js';
+import type { RunningMaster } from '../master/main.js';
 import { loadOrCreateTokens } from '../master/auth/tokens.js';
-import { startRouter, type RunningRouter } from '../router/main.js';
+import type { RunningRouter } from '../router/main.js';
 import { parseListen } from '../src/util/listen.js';
 import type { RunningAgent } from '../agent/main.js';
 import type { BuilderImageStream } from '../agent/platform/builder-images.js';
@@ -105,6 +105,7 @@ async function startBuiltInRouter(
     workers: 1,
     logLevel: config.logLevel,
   });
+  const { startRouter } = await import('../router/main.js');
   try {
     return await startRouter(rc, logger);
   } catch (err) {
@@ -156,6 +157,8 @@ async function serve(
   onReady?: (m: RunningMaster, router: RouterEndpoint | undefined) => Promise<void>,
 ): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
+  // The servers load only when they run: the client commands start without them.
+  const { startMaster } = await import('../master/main.js');
   let master: RunningMaster;
   try {
     master = await startMaster(config, logger);

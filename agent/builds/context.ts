@@ -80,4 +80,9 @@ export interface BuildContext {
   signal: AbortSignal;
   /** A distinct attempt number for each container the build creates. */
   nextAttempt(): number;
+  /**
+   * Removes a container the build no longer needs while the build goes on; the build ends only
+   * after every removal has.
+   */
+  removeLater(containerId: string): void;
 }

@@ -86,6 +86,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   const result: BuildResult = {};
   let imageId: string | undefined;
   let pushed = false;
+  const removals: Promise<unknown>[] = [];
   try {
     options.onRunning?.();
     const buildName = spec.build.metadata.name ?? spec.podName;
@@ -114,6 +115,9 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
       logger: log,
       signal,
       nextAttempt: () => ++attempt,
+      removeLater: (id) => {
+        removals.push(docker.removeContainer(id).catch(() => undefined));
+      },
     };
     const source = await fetchSource(ctx);
     if (source.revision) result.revision = source.revision;
@@ -152,6 +156,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   } finally {
     // Nothing of the build keeps running or stays behind but the log, the result and a pushed
     // image.
+    await Promise.all(removals);
     try {
       for (const id of await docker.listContainers(spec.podUid)) {
         await docker.removeContainer(id).catch(() => undefined);

@@ -82,6 +82,13 @@ export async function pullBuilder(
   }
 }
 
+/**
+ * What probes found, by image ID, user and paths: an image ID names its content, so the answer
+ * never changes. Bounded; the oldest answers go first.
+ */
+const probed = new Map<string, ReadonlySet<string>>();
+const PROBED_MAX = 128;
+
 /** Which of `paths` exist as files in `image`: a created (never started) probe container. */
 async function existInImage(
   ctx: BuildContext,
@@ -89,6 +96,9 @@ async function existInImage(
   user: NumericUser,
   paths: string[],
 ): Promise<Set<string>> {
+  const key = `${image}\n${user.uid}:${user.gid}\n${paths.join('\n')}`;
+  const known = probed.get(key);
+  if (known) return new Set(known);
   const id = await ctx.docker.createContainer({
     pod: podRef(ctx),
     step: `${ctx.spec.containerName}-probe`,
@@ -108,9 +118,13 @@ async function existInImage(
       const stat = await ctx.docker.statPath(id, p);
       if (stat && (stat.mode & 0x80000000) === 0) found.add(p); // not a directory
     }
+    if (/^sha256:[0-9a-f]{64}$/.test(image)) {
+      if (probed.size >= PROBED_MAX) probed.delete(probed.keys().next().value!);
+      probed.set(key, new Set(found));
+    }
     return found;
   } finally {
-    await ctx.docker.removeContainer(id).catch(() => undefined);
+    ctx.removeLater(id);
   }
 }
 
@@ -238,7 +252,7 @@ async function saveArtifacts(
     ctx.log.line(`Restored ${unpacked?.entries ?? 0} artifact entries from the previous image`);
   } finally {
     tar.destroy();
-    await ctx.docker.removeContainer(id).catch(() => undefined);
+    ctx.removeLater(id);
   }
 }
 
@@ -369,6 +383,7 @@ export async function s2iBuild(ctx: BuildContext, source: FetchedSource): Promis
     ctx.log.line(`Committed the build as image ${imageId.slice(0, 19)}`);
     return { imageId, user: `${user.uid}:${user.gid}`, env };
   } finally {
-    await ctx.docker.removeContainer(id).catch(() => undefined);
+    // Removed while the image is pushed.
+    ctx.removeLater(id);
   }
 }

@@ -4,8 +4,9 @@
  * request.
  */
 import Docker from 'dockerode';
+import { DEFAULT_DOCKER_SOCKET } from '../config.js';
 
-export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+export { DEFAULT_DOCKER_SOCKET };
 
 /** `unix:///path`, `/path`, `tcp://host:port` or `http(s)://host:port` to a Dockerode client. */
 export function createDockerClient(endpoint: string = DEFAULT_DOCKER_SOCKET): Docker {
