@@ -6,10 +6,13 @@
  * source on the node (scripts, `.s2i/environment`, a Dockerfile) goes through `readInside`,
  * which refuses symlinks and paths outside the tree for the same reason.
  */
+import { createReadStream } from 'node:fs';
 import { lstat, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { pack, type Headers, type PackOptions } from 'tar-fs';
+import { extract, pack as tarPack, type Pack } from 'tar-stream';
 
 export class UnsafePathError extends Error {
   constructor(message: string) {
@@ -18,7 +21,7 @@ export class UnsafePathError extends Error {
   }
 }
 
-export interface PackSource {
+export interface DirSource {
   /** The directory whose contents are packed. */
   dir: string;
   /** Where its contents go in the archive (`src`); '' for the archive's root. */
@@ -29,23 +32,52 @@ export interface PackSource {
   entries?: string[];
 }
 
+export interface ArchiveSource {
+  /** A tar file of the agent's own making (artifacts-archive.ts), copied entry by entry. */
+  archive: string;
+}
+
+export type PackSource = DirSource | ArchiveSource;
+
 export interface PackOwner {
   uid: number;
   gid: number;
 }
 
+/** Copies every entry of the tar file `file` into `into`, in order. */
+async function spliceArchive(file: string, into: Pack): Promise<void> {
+  const entries = extract();
+  const reading = pipeline(createReadStream(file), entries);
+  for await (const entry of entries) {
+    await new Promise<void>((resolve, reject) => {
+      const sink = into.entry(entry.header, (err) => (err ? reject(err) : resolve()));
+      entry.pipe(sink);
+    });
+  }
+  await reading;
+}
+
 /**
- * One tar stream of several trees, in order; entries owned by `owner`. Symlinks are never
- * followed (tar-fs's lstat default).
+ * One tar stream of several trees and archives, in order; the trees' entries owned by `owner`.
+ * Symlinks are never followed (tar-fs's lstat default).
  */
 export function packTrees(sources: readonly PackSource[], owner?: PackOwner): Readable {
-  const chain = (index: number, into?: ReturnType<typeof pack>): ReturnType<typeof pack> => {
+  if (sources.length === 0) throw new Error('nothing to pack');
+  const into = tarPack();
+  const step = (index: number): void => {
     const source = sources[index]!;
-    const last = index === sources.length - 1;
+    const next = (): void => {
+      if (index === sources.length - 1) into.finalize();
+      else step(index + 1);
+    };
+    if ('archive' in source) {
+      spliceArchive(source.archive, into).then(next, (err: unknown) => into.destroy(err as Error));
+      return;
+    }
     const options: PackOptions = {
       dereference: false,
-      finalize: last,
-      ...(into ? { pack: into } : {}),
+      finalize: false,
+      pack: into,
       ...(source.entries ? { entries: source.entries } : {}),
       ignore: (name: string) => {
         const rel = relative(source.dir, name).split(sep).join('/');
@@ -62,18 +94,24 @@ export function packTrees(sources: readonly PackSource[], owner?: PackOwner): Re
           header.uid = owner.uid;
           header.gid = owner.gid;
         }
-        // No setuid/setgid/sticky bits; directories traversable by everyone (the workspace's
-        // own directories are private to the agent, the image's users are not the agent).
-        header.mode =
-          header.type === 'directory' ? (header.mode & 0o777) | 0o755 : header.mode & 0o777;
+        header.mode = cleanMode(header.type, header.mode);
         return header;
       },
-      ...(last ? {} : { finish: (p: ReturnType<typeof pack>) => void chain(index + 1, p) }),
+      finish: next,
     };
-    return pack(source.dir, options);
+    pack(source.dir, options);
   };
-  if (sources.length === 0) throw new Error('nothing to pack');
-  return chain(0) as unknown as Readable;
+  step(0);
+  return into as unknown as Readable;
+}
+
+/**
+ * No setuid/setgid/sticky bits; directories traversable by everyone (the workspace's own
+ * directories are private to the agent, the image's users are not the agent).
+ */
+export function cleanMode(type: string | undefined, mode: number | undefined): number {
+  const bits = (mode ?? 0o644) & 0o777;
+  return type === 'directory' ? bits | 0o755 : bits;
 }
 
 /**

@@ -34,7 +34,7 @@ import {
   type ScriptName,
 } from './s2i-scripts.js';
 import { downloadScript } from './script-download.js';
-import { extractSafely } from './safe-extract.js';
+import { writeArtifactsArchive } from './artifacts-archive.js';
 import type { FetchedSource } from './source.js';
 import { BuildFailure, type SourceStrategy } from './types.js';
 
@@ -146,23 +146,25 @@ async function sourceFile(
   }
 }
 
-/** Runs save-artifacts in the previous image; true when artifacts were restored. */
+/**
+ * Runs save-artifacts in the previous image; returns the tar file of the artifacts (entries
+ * under `artifacts/`) for assemble, or undefined for a clean build.
+ */
 async function saveArtifacts(
   ctx: BuildContext,
   strategy: SourceStrategy,
   source: FetchedSource,
   user: NumericUser,
   destination: string,
-  uploadDir: string,
   env: string[],
-): Promise<void> {
+): Promise<string | undefined> {
   const output = ctx.spec.outputImage;
   const clean = (why: string): void => {
     ctx.log.line(`${why}; Clean build will be performed`);
   };
   if (!output) {
     clean('The build has no output image to take artifacts from');
-    return;
+    return undefined;
   }
   let previous: ImageInfo | undefined;
   try {
@@ -175,7 +177,7 @@ async function saveArtifacts(
   } catch (err) {
     if (ctx.signal.aborted) throw new BuildFailure('Cancelled', 'the build was cancelled');
     clean(`The previous image ${output} is not available (${(err as Error).message})`);
-    return;
+    return undefined;
   }
   ctx.log.line(`Existing image for tag ${output} detected for incremental build`);
   const scriptsDir = join(ctx.workspace.work, 'save-artifacts-scripts');
@@ -194,12 +196,12 @@ async function saveArtifacts(
   const location = scripts['save-artifacts'];
   if (!location) {
     clean(`The previous image ${output} has no save-artifacts script`);
-    return;
+    return undefined;
   }
   const path = scriptPath(location, 'save-artifacts', destination);
   const command = location.kind === 'injected' ? `tar -C ${destination} -xf - && ${path}` : path;
   ctx.log.line(`Saving build artifacts from image ${output} ...`);
-  const artifactsDir = join(uploadDir, 'artifacts');
+  const archive = join(ctx.workspace.work, 'artifacts.tar');
   const id = await ctx.docker.createContainer({
     pod: podRef(ctx),
     step: `${ctx.spec.containerName}-save-artifacts`,
@@ -214,8 +216,9 @@ async function saveArtifacts(
     limits: ctx.limits,
   });
   const tar = new PassThrough();
-  const unpack = extractSafely(tar, artifactsDir, {
-    gzip: false,
+  const unpack = writeArtifactsArchive(tar, archive, {
+    prefix: 'artifacts',
+    owner: user,
     maxBytes: ctx.settings.sourceLimitBytes,
     signal: ctx.signal,
   });
@@ -240,16 +243,16 @@ async function saveArtifacts(
       unpackError = (err as Error).message;
     }
     if (result.exitCode !== 0 || unpackError) {
-      await rm(artifactsDir, { recursive: true, force: true });
-      await mkdir(artifactsDir, { recursive: true, mode: 0o700 });
+      await rm(archive, { force: true });
       clean(
         result.exitCode !== 0
           ? `save-artifacts exited with code ${result.exitCode}`
           : `The artifacts save-artifacts printed cannot be used (${unpackError})`,
       );
-      return;
+      return undefined;
     }
     ctx.log.line(`Restored ${unpacked?.entries ?? 0} artifact entries from the previous image`);
+    return archive;
   } finally {
     tar.destroy();
     ctx.removeLater(id);
@@ -317,9 +320,9 @@ export async function s2iBuild(ctx: BuildContext, source: FetchedSource): Promis
   const run = scripts.run as ScriptLocation;
   ctx.log.line(`Using assemble from ${assemble.origin} and run from ${run.origin}`);
 
-  if (strategy.incremental) {
-    await saveArtifacts(ctx, strategy, source, user, destination, upload, env);
-  }
+  const artifacts = strategy.incremental
+    ? await saveArtifacts(ctx, strategy, source, user, destination, env)
+    : undefined;
 
   const assemblePath = scriptPath(assemble, 'assemble', destination);
   const command = `tar -C ${destination} -xf - && ${assemblePath}`;
@@ -341,6 +344,7 @@ export async function s2iBuild(ctx: BuildContext, source: FetchedSource): Promis
     const input = packTrees(
       [
         { dir: upload, prefix: '', entries: ['scripts', 'artifacts'] },
+        ...(artifacts ? [{ archive: artifacts }] : []),
         { dir: source.contextDir, prefix: 'src', ignore },
       ],
       user,
