@@ -6,8 +6,8 @@
  * 2. find assemble, run (and save-artifacts for incremental builds) - s2i-scripts.ts;
  * 3. read `.s2iignore` and `.s2i/environment` from the source (never through a symlink);
  * 4. incremental: pull the previous output image; if it has save-artifacts, run it there and
- *    unpack its stdout tar into `artifacts/` (safely); any failure: "Clean build will be
- *    performed";
+ *    keep its stdout tar, checked, as one file under `artifacts/`; any failure: "Clean build
+ *    will be performed";
  * 5. run the builder with its ENTRYPOINT replaced by
  *    `/bin/sh -c "tar -C DEST -xf - && ASSEMBLE"`, the tar of `scripts/`, `artifacts/` and
  *    `src/` on stdin, the build env, as the assemble user, restricted like a pod, on the build

@@ -1,6 +1,6 @@
 /**
- * Unpacks an untrusted tar (a binary build's upload, the artifacts a previous image's
- * save-artifacts printed) into a directory, so that nothing is ever written outside it (B1):
+ * Unpacks an untrusted tar (a binary build's upload) into a directory, so that nothing is ever
+ * written outside it (B1):
  *
  * - entries with an absolute path or a `..` component are refused, not rewritten;
  * - symlinks must point inside the tree (relative, resolving below the root); hard links must
