@@ -11,11 +11,11 @@
  * a clean build); the file is complete only when the promise resolves.
  */
 import { createWriteStream } from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, pack, type Header } from 'tar-stream';
 import { cleanMode, type PackOwner } from './pack-tree.js';
-import { ArchiveTooLargeError, entryProblem, UnsafeArchiveError } from './safe-extract.js';
+import { byteLimiter, entryProblem, UnsafeArchiveError } from './safe-extract.js';
 
 export interface ArtifactsArchiveOptions {
   /** Where the entries go in the assemble input (`artifacts`). */
@@ -35,22 +35,8 @@ export async function writeArtifactsArchive(
   options: ArtifactsArchiveOptions,
 ): Promise<{ entries: number; bytes: number }> {
   const maxEntries = options.maxEntries ?? 200_000;
-  let bytes = 0;
   let entries = 0;
-  const limiter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      bytes += chunk.length;
-      if (bytes > options.maxBytes) {
-        done(
-          new ArchiveTooLargeError(
-            `the archive is larger than the limit of ${options.maxBytes} bytes`,
-          ),
-        );
-        return;
-      }
-      done(null, chunk);
-    },
-  });
+  const limiter = byteLimiter(options.maxBytes);
   const within = (name: string): string => {
     const rel = name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
     return rel === '' || rel === '.' ? options.prefix : `${options.prefix}/${rel}`;
@@ -95,5 +81,5 @@ export async function writeArtifactsArchive(
     await Promise.allSettled([reading, writing]);
     throw err;
   }
-  return { entries, bytes };
+  return { entries, bytes: limiter.count() };
 }

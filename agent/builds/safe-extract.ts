@@ -42,6 +42,22 @@ export interface ExtractLimits {
 
 type TarHeader = Omit<Headers, 'type'> & { linkname?: string | null; type: string };
 
+/** Passes bytes through, failing with ArchiveTooLargeError past `maxBytes`; `count()` so far. */
+export function byteLimiter(maxBytes: number): Transform & { count(): number } {
+  let bytes = 0;
+  const limiter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) {
+        done(new ArchiveTooLargeError(`the archive is larger than the limit of ${maxBytes} bytes`));
+        return;
+      }
+      done(null, chunk);
+    },
+  });
+  return Object.assign(limiter, { count: () => bytes });
+}
+
 /** Why an entry is refused, or undefined when it is safe to hand to tar-fs. */
 export function entryProblem(header: TarHeader): string | undefined {
   const raw = header.name;
@@ -88,24 +104,10 @@ export async function extractSafely(
   options: ExtractLimits & { gzip: boolean; signal?: AbortSignal },
 ): Promise<{ entries: number; bytes: number }> {
   const maxEntries = options.maxEntries ?? 200_000;
-  let bytes = 0;
   let entries = 0;
   let problem: string | undefined;
   const refused = new WeakSet<object>();
-  const limiter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      bytes += chunk.length;
-      if (bytes > options.maxBytes) {
-        done(
-          new ArchiveTooLargeError(
-            `the archive is larger than the limit of ${options.maxBytes} bytes`,
-          ),
-        );
-        return;
-      }
-      done(null, chunk);
-    },
-  });
+  const limiter = byteLimiter(options.maxBytes);
   const extractOptions = {
     chown: false,
     strict: true,
@@ -138,5 +140,5 @@ export async function extractSafely(
     options.signal ? { signal: options.signal } : {},
   );
   if (problem) throw new UnsafeArchiveError(problem);
-  return { entries, bytes };
+  return { entries, bytes: limiter.count() };
 }
