@@ -54,7 +54,7 @@ describe('body decoding', () => {
     );
     expect(
       decodePatchBody(Buffer.from('{"a":1}'), 'application/strategic-merge-patch+json').type,
-    ).toBe('merge');
+    ).toBe('strategic');
     expect(decodePatchBody(Buffer.from('[]'), 'application/json-patch+json').type).toBe('json');
     expect(
       fails(() => decodePatchBody(Buffer.from('{}'), 'application/apply-patch+yaml')).reason,

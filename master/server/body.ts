@@ -14,7 +14,7 @@ const JSON_TYPES = new Set(['application/json']);
 const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);
 const PATCH_TYPES: Record<string, PatchType> = {
   'application/merge-patch+json': 'merge',
-  'application/strategic-merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
   'application/json-patch+json': 'json',
 };
 

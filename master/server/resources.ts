@@ -1,6 +1,10 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { ApiError } from '../../src/api/errors.js';
 import { applyMergePatch, jsonEqual } from '../../src/api/merge-patch.js';
+import {
+  applyStrategicMergePatch,
+  strategicSchemaFor,
+} from '../../src/api/strategic-merge-patch.js';
 import type { ApiList, ApiObject, WatchEvent } from '../../src/api/meta.js';
 import { DNS1123_LABEL_MAX, DNS1123_SUBDOMAIN_MAX } from '../../src/api/names.js';
 import { apiVersionOf, type AnyKindDefinition, type KindRegistry } from '../../src/api/registry.js';
@@ -17,7 +21,7 @@ import { applyJsonPatch, JsonPatchError } from './json-patch.js';
 import { collectionPrefix, objectKey, qualifiedResource } from './keys.js';
 import { mapStoreErrors, toApiError, type ErrorContext } from './store-errors.js';
 
-export type PatchType = 'merge' | 'json';
+export type PatchType = 'merge' | 'strategic' | 'json';
 
 export interface ListOptions {
   labelSelector?: string | undefined;
@@ -376,7 +380,7 @@ export class ResourceStore {
     });
   }
 
-  /** PATCH: a merge patch or JSON patch applied to the stored object. */
+  /** PATCH: a merge, strategic merge or JSON patch applied to the stored object. */
   async patch(
     def: AnyKindDefinition,
     namespace: string | undefined,
@@ -386,7 +390,7 @@ export class ResourceStore {
     subresource?: 'status',
     ctx: RequestContext = {},
   ): Promise<ApiObject> {
-    if (type === 'merge' && !isPlainObject(patch)) {
+    if (type !== 'json' && !isPlainObject(patch)) {
       throw ApiError.badRequest('a merge patch must be a JSON object');
     }
     if (type === 'json' && !Array.isArray(patch)) {
@@ -396,7 +400,15 @@ export class ResourceStore {
       let patched: unknown;
       try {
         patched =
-          type === 'merge' ? applyMergePatch(current, patch) : applyJsonPatch(current, patch);
+          type === 'merge'
+            ? applyMergePatch(current, patch)
+            : type === 'strategic'
+              ? applyStrategicMergePatch(
+                  current,
+                  patch as Record<string, unknown>,
+                  strategicSchemaFor(def.kind),
+                )
+              : applyJsonPatch(current, patch);
       } catch (err) {
         if (err instanceof JsonPatchError) {
           throw new ApiError('Invalid', `the JSON patch could not be applied: ${err.message}`, {

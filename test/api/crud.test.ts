@@ -337,7 +337,7 @@ describe('objects', () => {
     expectStatus(await t.admin.get('/api/v1/namespaces/demo/configmaps/c/status'), 404, 'NotFound');
   });
 
-  it('applies merge patches, strategic merge as merge, and JSON patches', async () => {
+  it('applies merge patches, strategic merge patches and JSON patches', async () => {
     await t.admin.post('/api/v1/namespaces/demo/configmaps', {
       apiVersion: 'v1',
       kind: 'ConfigMap',

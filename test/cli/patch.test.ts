@@ -1,6 +1,6 @@
 // `slipway patch`: the built CLI as a subprocess against a real master, with each patch type.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configMapKind, type ApiObject } from '../../src/api/index.js';
+import { configMapKind, deploymentConfigKind, type ApiObject } from '../../src/api/index.js';
 import { ApiClient } from '../../src/client/index.js';
 import { startCliTestMaster, type CliTestMaster } from './support/master.js';
 import { cliSession } from './support/session.js';
@@ -60,6 +60,70 @@ describe('patch', () => {
       '[{"op":"replace","path":"/data/c","value":"three"},{"op":"add","path":"/data/d","value":"4"}]',
     ]);
     expect(await data()).toEqual({ a: 'one', c: 'three', d: '4' });
+  });
+
+  it('merges containers by name with a strategic patch, where a merge patch replaces the list', async () => {
+    await admin.create(
+      deploymentConfigKind,
+      {
+        apiVersion: 'apps.openshift.io/v1',
+        kind: 'DeploymentConfig',
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 1,
+          selector: { app: 'web' },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: {
+              containers: [
+                {
+                  name: 'web',
+                  image: 'web:1',
+                  ports: [{ containerPort: 8080 }],
+                  env: [{ name: 'MODE', value: 'prod' }],
+                },
+                { name: 'sidecar', image: 'side:1' },
+              ],
+            },
+          },
+        },
+      },
+      { namespace: NS },
+    );
+    type Dc = ApiObject & {
+      spec: { template: { spec: { containers: Record<string, unknown>[] } } };
+    };
+    const containers = async (): Promise<Record<string, unknown>[]> =>
+      (await admin.get<Dc>(deploymentConfigKind, 'web', { namespace: NS })).spec.template.spec
+        .containers;
+    const patch = '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"web:2"}]}}}}';
+
+    expect(await ok(['patch', 'dc/web', '-p', patch])).toBe(
+      'deploymentconfig.apps.openshift.io/web patched\n',
+    );
+    expect(await containers()).toMatchObject([
+      {
+        name: 'web',
+        image: 'web:2',
+        ports: [{ containerPort: 8080 }],
+        env: [{ name: 'MODE', value: 'prod' }],
+      },
+      { name: 'sidecar', image: 'side:1' },
+    ]);
+
+    await ok(['patch', 'dc/web', '--type', 'merge', '-p', patch]);
+    expect(await containers()).toEqual([{ name: 'web', image: 'web:2' }]);
+
+    // A list item without its merge key: refused, nothing changed.
+    expect(
+      await fails([
+        'patch',
+        'dc/web',
+        '-p',
+        '{"spec":{"template":{"spec":{"containers":[{"image":"web:3"}]}}}}',
+      ]),
+    ).toContain('spec.template.spec.containers[0]: has no "name", the key this list is merged by');
+    expect(await containers()).toEqual([{ name: 'web', image: 'web:2' }]);
   });
 
   it('names what is wrong and changes nothing', async () => {

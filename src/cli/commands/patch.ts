@@ -1,8 +1,8 @@
 /**
  * `patch TYPE/NAME -p PATCH [--type strategic|merge|json]`, as kubectl: the patch is JSON or
  * YAML; `merge` is RFC 7386 (`null` removes), `json` RFC 6902 operations, `strategic` (the
- * default) is sent as such and the server applies it as a merge patch (lists are replaced as a
- * whole). Prints `KIND/NAME patched`, or `... patched (no change)`.
+ * default) a strategic merge patch: lists such as containers, env and ports merge by their keys
+ * (src/api/strategic-merge-patch.ts). Prints `KIND/NAME patched`, or `... patched (no change)`.
  */
 import type { Command } from 'commander';
 import { parse } from 'yaml';
