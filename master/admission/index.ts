@@ -4,7 +4,13 @@
  * project's security policy. See README.md beside this file.
  */
 import type { Logger } from 'pino';
-import { podKind, projectKind, serviceKind } from '../../src/api/kinds/index.js';
+import {
+  deploymentKind,
+  podKind,
+  projectKind,
+  replicaSetKind,
+  serviceKind,
+} from '../../src/api/kinds/index.js';
 import type { Pod } from '../../src/api/kinds/pod.js';
 import type { Service } from '../../src/api/kinds/service.js';
 import type { Projects } from '../server/projects.js';
@@ -20,6 +26,7 @@ import {
   type Cidr,
 } from './service-ip.js';
 import { UidRangeAllocator, type UidPool } from './uid-ranges.js';
+import { admitSelectorUnchanged } from './workload-selectors.js';
 
 export interface Admission {
   readonly allocator: UidRangeAllocator;
@@ -63,6 +70,9 @@ export function installAdmission(options: {
     deleteOps: (svc) => serviceIps.releaseOps(svc),
   });
   projects.onDelete((name) => serviceIps.releaseNamespaceOps(name));
+
+  resources.registerHooks(replicaSetKind, { admitUpdate: admitSelectorUnchanged('ReplicaSet') });
+  resources.registerHooks(deploymentKind, { admitUpdate: admitSelectorUnchanged('Deployment') });
 
   resources.registerHooks(podKind, {
     admitCreate: async (pod, ctx) => {

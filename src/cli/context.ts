@@ -10,6 +10,8 @@ export class CliContext {
   readonly io: CliIo;
   readonly registry: KindRegistry;
   exitCode = 0;
+  /** What followed a literal `--` on the command line (commander passes it on as operands). */
+  afterDoubleDash: readonly string[] = [];
   private configPathOverride: string | undefined;
   private cached: SlipwayConfig | undefined;
 

@@ -100,6 +100,8 @@ export async function runCli(
 ): Promise<number> {
   const prog = program ?? createProgram(io);
   const ctx = contextOf(prog);
+  const dash = argv.indexOf('--');
+  ctx.afterDoubleDash = dash < 0 ? [] : argv.slice(dash + 1);
   try {
     await prog.parseAsync([...argv], { from: 'user' });
     return ctx.exitCode;

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Pod } from '../../src/api/kinds/pod.js';
+import type { ApiObject } from '../../src/api/meta.js';
 import {
   createProject,
   expectHealthy,
@@ -315,6 +316,51 @@ describe('B6: bad input gets a 4xx Status naming the problem and leaves no trace
     const got = (await t.admin.get(podsPath('demo', 'web'))).body;
     expect(got).toEqual(created);
     await expectHealthy(t);
+  });
+
+  it('a ReplicaSet or Deployment keeps the selector it was created with', async () => {
+    for (const resource of ['replicasets', 'deployments']) {
+      const path = `/apis/apps/v1/namespaces/demo/${resource}`;
+      const created = await t.admin.post<ApiObject & { spec: { selector: unknown } }>(path, {
+        apiVersion: 'apps/v1',
+        kind: resource === 'replicasets' ? 'ReplicaSet' : 'Deployment',
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { containers: [{ name: 'web', image: 'busybox:1' }] },
+          },
+        },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const refused = expectStatus(
+        await t.admin.patch(
+          `${path}/web`,
+          {
+            spec: {
+              selector: { matchLabels: { app: 'other' } },
+              template: { metadata: { labels: { app: 'other' } } },
+            },
+          },
+          'application/merge-patch+json',
+        ),
+        422,
+        'Invalid',
+      );
+      expect(refused.details?.causes?.[0]).toMatchObject({
+        field: 'spec.selector',
+        message: 'Invalid value: {"matchLabels":{"app":"other"}}: field is immutable',
+      });
+      const scaled = await t.admin.patch<ApiObject & { spec: { selector: unknown } }>(
+        `${path}/web`,
+        { spec: { replicas: 2 } },
+        'application/merge-patch+json',
+      );
+      expect(scaled.status).toBe(200);
+      expect(scaled.body.spec.selector).toEqual({ matchLabels: { app: 'web' } });
+    }
   });
 
   it('bad percent-encoding in the path', async () => {

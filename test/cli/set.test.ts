@@ -209,3 +209,52 @@ describe('set image and set triggers', () => {
     expect(dc.spec.triggers?.[1]?.imageChangeParams?.automatic).toBe(true);
   });
 });
+
+describe('set probe', () => {
+  it('adds, retimes, replaces and removes probes, with a command after --', async () => {
+    expect(
+      await ok([
+        'set',
+        'probe',
+        'rc/worker',
+        '--readiness',
+        '--get-url=http://:8080/healthz',
+        '--initial-delay-seconds=5',
+        '-c',
+        'main',
+      ]),
+    ).toBe('replicationcontroller/worker probes updated\n');
+    let [main, sidecar] = await worker();
+    expect(main!.readinessProbe).toEqual({
+      httpGet: { scheme: 'HTTP', port: 8080, path: '/healthz' },
+      initialDelaySeconds: 5,
+    });
+    expect(sidecar!.readinessProbe).toBeUndefined();
+
+    await ok(['set', 'probe', 'rc/worker', '--readiness', '--period-seconds', '20', '-c', 'main']);
+    await ok(['set', 'probe', 'rc/worker', '--liveness', '--', 'cat', '/tmp/healthy']);
+    [main, sidecar] = await worker();
+    expect(main!.readinessProbe).toEqual({
+      httpGet: { scheme: 'HTTP', port: 8080, path: '/healthz' },
+      initialDelaySeconds: 5,
+      periodSeconds: 20,
+    });
+    expect(main!.livenessProbe).toEqual({ exec: { command: ['cat', '/tmp/healthy'] } });
+    expect(sidecar!.livenessProbe).toEqual({ exec: { command: ['cat', '/tmp/healthy'] } });
+
+    expect(
+      await fails(['set', 'probe', 'rc/worker', '--startup', '--timeout-seconds=3']),
+    ).toContain('container "main" has no startup probe to change');
+    expect(await fails(['set', 'probe', 'rc/worker', '--open-tcp=8080'])).toContain(
+      'one of --liveness, --readiness or --startup',
+    );
+
+    expect(await ok(['set', 'probe', 'rc/worker', '--liveness', '--readiness', '--remove'])).toBe(
+      'replicationcontroller/worker probes updated\n',
+    );
+    [main, sidecar] = await worker();
+    expect(main!.readinessProbe).toBeUndefined();
+    expect(main!.livenessProbe).toBeUndefined();
+    expect(sidecar!.livenessProbe).toBeUndefined();
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * `set env`, `set image` and `set triggers`, as `oc set` has them: changes to the pod template
+ * `set env`, `set image` and `set triggers` (`set probe`: set-probe.ts), as `oc set` has them: changes to the pod template
  * of any kind that has one (DeploymentConfigs, Deployments, ReplicationControllers,
  * ReplicaSets; a pod's own spec, which the API only lets change its images), written back with
  * the resourceVersion read, so a concurrent change is never overwritten. A DeploymentConfig's
@@ -14,6 +14,7 @@ import { CliError } from '../errors.js';
 import { parseTargets, qualifiedName } from '../resources.js';
 import { formatTable } from '../table.js';
 import { collect } from './apply.js';
+import { registerSetProbe } from './set-probe.js';
 
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
@@ -107,7 +108,8 @@ export function listEnv(plural: string, name: string, containers: readonly Conta
   return lines;
 }
 
-async function fetch(
+/** The objects named by TYPE/NAME arguments, read from the current (or given) project. */
+export async function fetchTargets(
   ctx: CliContext,
   args: readonly string[],
   namespaceFlag: string | undefined,
@@ -121,6 +123,38 @@ async function fetch(
   for (const t of targets) {
     if (!t.name) throw new CliError(`give the name of the ${t.def.singular}`);
     out.push({ def: t.def, obj: await client.get(t.def, t.name, { namespace }) });
+  }
+  return out;
+}
+
+/**
+ * The objects named, each with the containers of its pod template that `pattern` picks; every
+ * object is checked before any is changed (CliError naming the first without a template or a
+ * matching container).
+ */
+export async function targetContainers(
+  ctx: CliContext,
+  resources: readonly string[],
+  namespaceFlag: string | undefined,
+  pattern: string,
+): Promise<
+  {
+    def: Awaited<ReturnType<typeof fetchTargets>>[number]['def'];
+    obj: ApiObject;
+    name: string;
+    containers: Container[];
+  }[]
+> {
+  const out = [];
+  for (const { def, obj } of await fetchTargets(ctx, resources, namespaceFlag)) {
+    const spec = podSpecOf(obj);
+    const name = obj.metadata.name ?? '';
+    if (!spec) throw new CliError(`${qualifiedName(def, name)} has no pod template`);
+    const containers = pickContainers(spec, pattern);
+    if (containers.length === 0) {
+      throw new CliError(`${qualifiedName(def, name)} has no container matching "${pattern}"`);
+    }
+    out.push({ def, obj, name, containers });
   }
   return out;
 }
@@ -149,16 +183,8 @@ async function setEnv(ctx: CliContext, args: string[], opts: EnvOptions): Promis
     throw new CliError('give at least one NAME=VALUE or NAME- (or --list)');
   }
   const client = await ctx.client();
-  for (const { def, obj } of await fetch(ctx, resources, opts.namespace)) {
-    const spec = podSpecOf(obj);
-    const name = obj.metadata.name ?? '';
-    if (!spec) throw new CliError(`${qualifiedName(def, name)} has no pod template`);
-    const containers = pickContainers(spec, opts.containers);
-    if (containers.length === 0) {
-      throw new CliError(
-        `${qualifiedName(def, name)} has no container matching "${opts.containers}"`,
-      );
-    }
+  const targets = await targetContainers(ctx, resources, opts.namespace, opts.containers);
+  for (const { def, obj, name, containers } of targets) {
     if (opts.list) {
       ctx.out(listEnv(def.plural, name, containers).join('\n'));
       continue;
@@ -190,7 +216,7 @@ async function setImage(
     return { container, image };
   });
   const client = await ctx.client();
-  for (const { def, obj } of await fetch(ctx, resources, opts.namespace)) {
+  for (const { def, obj } of await fetchTargets(ctx, resources, opts.namespace)) {
     const spec = podSpecOf(obj);
     const name = obj.metadata.name ?? '';
     if (!spec) throw new CliError(`${qualifiedName(def, name)} has no pod template`);
@@ -216,7 +242,7 @@ async function setTriggers(
 ): Promise<void> {
   if (opts.auto && opts.manual) throw new CliError('--auto and --manual cannot be combined');
   const client = await ctx.client();
-  for (const { def, obj } of await fetch(ctx, args, opts.namespace)) {
+  for (const { def, obj } of await fetchTargets(ctx, args, opts.namespace)) {
     if (def !== deploymentConfigKind) {
       throw new CliError(
         `${def.plural} have no triggers; set triggers works on deployment configs`,
@@ -250,7 +276,7 @@ async function setTriggers(
 export function registerSetCommands(program: Command, ctx: CliContext): void {
   const set = program
     .command('set')
-    .description("Change a pod template's environment, images or triggers");
+    .description("Change a pod template's environment, images, probes or triggers");
   set
     .command('env')
     .description('Set (NAME=VALUE), remove (NAME-) or list (--list) environment variables')
@@ -278,4 +304,5 @@ export function registerSetCommands(program: Command, ctx: CliContext): void {
     .action((args: string[], opts: { namespace?: string; auto?: boolean; manual?: boolean }) =>
       setTriggers(ctx, args, opts),
     );
+  registerSetProbe(set, ctx);
 }
