@@ -126,6 +126,27 @@ describe('renderSync', () => {
     ]);
   });
 
+  it('sends a client back to its last endpoint first under ClientIP affinity', () => {
+    const sticky: ServicePortEntry = {
+      ...web,
+      backends: web.backends.slice(0, 2),
+      affinitySeconds: 600,
+    };
+    const out = renderSync({ nodeName: NODE, entries: [sticky], saved: parseSave(save()) });
+    const s = servicePortChain(NODE, sticky);
+    const [e1, e2] = sticky.backends.map((b) => endpointChain(NODE, sticky, b));
+    const mine = out.split('\n').filter((l) => l.startsWith(`-A ${s} `) || l.includes('DNAT'));
+    const comment = '-m comment --comment "shop/web:http tcp"';
+    expect(mine).toEqual([
+      `-A ${s} ${comment} -m recent --name ${e1} --rcheck --seconds 600 --reap -j ${e1}`,
+      `-A ${s} ${comment} -m recent --name ${e2} --rcheck --seconds 600 --reap -j ${e2}`,
+      `-A ${s} ${comment} -m statistic --mode random --probability 0.5000000000 -j ${e1}`,
+      `-A ${e1} ${comment} -m recent --name ${e1} --set -p tcp -m tcp -j DNAT --to-destination 172.17.0.2:8080`,
+      `-A ${s} ${comment} -j ${e2}`,
+      `-A ${e2} ${comment} -m recent --name ${e2} --set -p tcp -m tcp -j DNAT --to-destination 172.17.0.3:8080`,
+    ]);
+  });
+
   it('adds no jump that exists, removes duplicates, deletes stale owned chains only', () => {
     const c = nodeChains(NODE);
     const other = nodeChains('node-2');

@@ -8,7 +8,9 @@
  *   nat    SLW-SVC-<h>   jumped to from PREROUTING and OUTPUT: one rule per service port,
  *                        `-d VIP/32 -p P --dport N`, to its SLW-S chain
  *          SLW-S-<h>-<x> per service port: picks an endpoint chain with `-m statistic --mode
- *                        random --probability 1/n` for the first n-1, the last unconditionally
+ *                        random --probability 1/n` for the first n-1, the last unconditionally;
+ *                        with ClientIP affinity, first the endpoint a client used last (`-m
+ *                        recent --rcheck` on the endpoint's list, which its DNAT rule `--set`s)
  *          SLW-E-<h>-<x> per endpoint: marks traffic from the endpoint itself for SNAT
  *                        (hairpin), then DNAT to podIP:port
  *          SLW-MARK-<h>  sets the SNAT mark; SLW-POST-<h> (from POSTROUTING) masquerades what
@@ -226,6 +228,16 @@ export function renderSync(options: {
     natChains.push(svcChain);
     natRules.push(`-A ${c.services} ${comment} ${vip} -j ${svcChain}`);
     const n = entry.backends.length;
+    if (entry.affinitySeconds !== undefined) {
+      for (const b of entry.backends) {
+        const epChain = endpointChain(nodeName, entry, b);
+        natRules.push(
+          `-A ${svcChain} ${comment} -m recent --name ${epChain} --rcheck --seconds ${entry.affinitySeconds} --reap -j ${epChain}`,
+        );
+      }
+    }
+    const remember = (epChain: string): string =>
+      entry.affinitySeconds === undefined ? '' : `-m recent --name ${epChain} --set `;
     entry.backends.forEach((b, i) => {
       const epChain = endpointChain(nodeName, entry, b);
       natChains.push(epChain);
@@ -234,7 +246,7 @@ export function renderSync(options: {
       natRules.push(`-A ${svcChain} ${comment} ${pick}-j ${epChain}`);
       natRules.push(`-A ${epChain} ${comment} -s ${b.ip}/32 -j ${c.mark}`);
       natRules.push(
-        `-A ${epChain} ${comment} -p ${entry.protocol} -m ${entry.protocol} -j DNAT --to-destination ${b.ip}:${b.port}`,
+        `-A ${epChain} ${comment} ${remember(epChain)}-p ${entry.protocol} -m ${entry.protocol} -j DNAT --to-destination ${b.ip}:${b.port}`,
       );
     });
   }

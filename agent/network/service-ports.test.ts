@@ -86,6 +86,31 @@ describe('servicePortEntries', () => {
     expect(entries.map((e) => [e.id, e.backends.length])).toEqual([['ns/lonely', 0]]);
   });
 
+  it('carries ClientIP affinity with its timeout (three hours unless configured)', () => {
+    const entries = servicePortEntries(
+      [
+        service('a', {
+          clusterIP: '172.30.0.8',
+          ports: [{ port: 80 }],
+          sessionAffinity: 'ClientIP',
+        }),
+        service('b', {
+          clusterIP: '172.30.0.9',
+          ports: [{ port: 80 }],
+          sessionAffinity: 'ClientIP',
+          sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } },
+        }),
+        service('c', { clusterIP: '172.30.0.10', ports: [{ port: 80 }], sessionAffinity: 'None' }),
+      ],
+      () => undefined,
+    );
+    expect(entries.map((e) => [e.id, e.affinitySeconds])).toEqual([
+      ['ns/a', 10_800],
+      ['ns/b', 60],
+      ['ns/c', undefined],
+    ]);
+  });
+
   it('lets an override replace the Endpoints of a service', () => {
     const entries = servicePortEntries(
       [service('dns', { clusterIP: '172.30.0.10', ports: [{ name: 'dns', port: 53 }] })],

@@ -10,7 +10,12 @@
  */
 import { isIPv4 } from 'node:net';
 import type { Endpoints } from '../../src/api/kinds/endpoints.js';
-import { HEADLESS, type Service, type ServicePort } from '../../src/api/kinds/service.js';
+import {
+  DEFAULT_AFFINITY_SECONDS,
+  HEADLESS,
+  type Service,
+  type ServicePort,
+} from '../../src/api/kinds/service.js';
 
 export type Protocol = 'tcp' | 'udp';
 
@@ -29,6 +34,9 @@ export interface ServicePortEntry {
   port: number;
   /** Sorted by address then port, no duplicates; empty when nothing is ready. */
   backends: Backend[];
+  /** `sessionAffinity: ClientIP`: a client keeps its endpoint for this long after its last
+   * new connection. */
+  affinitySeconds?: number;
 }
 
 /** Backends that replace the Endpoints of one service port (the cluster DNS, served by the
@@ -104,6 +112,13 @@ export function servicePortEntries(
         clusterIP,
         port: port.port,
         backends: [...backends].sort(compareBackends),
+        ...(svc.spec.sessionAffinity === 'ClientIP'
+          ? {
+              affinitySeconds:
+                svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ??
+                DEFAULT_AFFINITY_SECONDS,
+            }
+          : {}),
       });
     }
   }

@@ -264,6 +264,30 @@ describe('services and DNS on the node', () => {
     }
   });
 
+  it('keeps a client on one backend under ClientIP session affinity', async () => {
+    await cluster.admin.create<Service>(
+      serviceKind,
+      service('sticky', {
+        selector: { app: 'web' },
+        sessionAffinity: 'ClientIP',
+        ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+      }),
+      { namespace: ns() },
+    );
+    const sticky = await cluster.admin.get<Service>(serviceKind, 'sticky', { namespace: ns() });
+    await rulesWhere(
+      (r) =>
+        r.includes(`-d ${sticky.spec.clusterIP}/32`) &&
+        (r.match(/--rcheck --seconds 10800 --reap/g) ?? []).length >= 2,
+      'affinity rules for sticky',
+    );
+    const r = await exec(state.client, clientGets(sticky.spec.clusterIP!, 20));
+    const answers = r.stdout.trim().split('\n');
+    expect(answers).toHaveLength(20);
+    expect(['web-a', 'web-b']).toContain(answers[0]);
+    expect(answers).toEqual(Array<string>(20).fill(answers[0]!));
+  });
+
   it('lets a pod reach a service that picks itself (hairpin)', async () => {
     await cluster.admin.create<Service>(
       serviceKind,

@@ -44,7 +44,17 @@ const serviceSpecSchema = z.looseObject({
   ports: z.array(servicePortSchema).optional(),
   selector: z.record(z.string(), z.string()).optional(),
   sessionAffinity: z.enum(['None', 'ClientIP']).optional(),
+  sessionAffinityConfig: z
+    .looseObject({
+      clientIP: z
+        .looseObject({ timeoutSeconds: z.number().int().min(1).max(86_400).optional() })
+        .optional(),
+    })
+    .optional(),
 });
+
+/** How long a client keeps its endpoint under `sessionAffinity: ClientIP` (Kubernetes' 3 h). */
+export const DEFAULT_AFFINITY_SECONDS = 10_800;
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
 
 /** A stable name (and, once allocated, a virtual IP) for a set of pods chosen by labels. */
