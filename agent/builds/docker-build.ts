@@ -16,7 +16,7 @@ import { checkContextDir } from '../../src/api/git-source.js';
 import { isRuntimeError } from '../docker/errors.js';
 import { buildLabels } from './build-labels.js';
 import type { BuildContext } from './context.js';
-import { replaceLastFrom } from './dockerfile.js';
+import { appendLabels, replaceLastFrom } from './dockerfile.js';
 import { packTrees, pathInside, UnsafePathError } from './pack-tree.js';
 import { parseNumericUser } from './assemble-user.js';
 import type { BuiltImage } from './s2i-build.js';
@@ -44,15 +44,14 @@ export async function dockerBuild(ctx: BuildContext, source: FetchedSource): Pro
     }
     throw err;
   }
+  let dockerfile = await readFile(dockerfilePath, 'utf8');
   if (strategy.from) {
     await pullBuilder(ctx, ctx.spec.image, strategy.forcePull ?? false);
-    const text = await readFile(dockerfilePath, 'utf8');
-    const replaced = replaceLastFrom(text, ctx.spec.image);
+    const replaced = replaceLastFrom(dockerfile, ctx.spec.image);
     if (replaced === undefined) {
       throw new BuildFailure('GenericBuildFailed', `${dockerfileRel} has no FROM instruction`);
     }
-    await rm(dockerfilePath, { force: true });
-    await writeFile(dockerfilePath, replaced, { mode: 0o644, flag: 'wx' });
+    dockerfile = replaced;
     ctx.log.line(`Replaced the last FROM of ${dockerfileRel} with ${ctx.spec.image}`);
   }
   const { env: envEntries, skipped } = buildEnvironment({
@@ -86,6 +85,9 @@ export async function dockerBuild(ctx: BuildContext, source: FetchedSource): Pro
     sourceUri: source.uri,
     contextDir: source.contextDirName,
   });
+  // The workspace's copy of the source: the file is replaced, never written through.
+  await rm(dockerfilePath, { force: true });
+  await writeFile(dockerfilePath, appendLabels(dockerfile, labels), { mode: 0o644, flag: 'wx' });
   ctx.log.line(`Building ${relative(source.root, dockerfilePath) || dockerfileRel} ...`);
   const env = dockerEnv(envEntries);
   let imageId: string;
@@ -104,7 +106,6 @@ export async function dockerBuild(ctx: BuildContext, source: FetchedSource): Pro
         noCache: strategy.noCache ?? false,
         pull: strategy.forcePull ?? false,
         network: ctx.network.name,
-        labels,
         memoryBytes: ctx.limits.memoryBytes,
         cpuShares: ctx.limits.cpuShares,
         cpuQuota: ctx.limits.nanoCpus

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assembleUser, parseNumericUser } from './assemble-user.js';
 import { buildLabels } from './build-labels.js';
-import { replaceLastFrom } from './dockerfile.js';
+import { appendLabels, escapeCharOf, replaceLastFrom } from './dockerfile.js';
 import { hookCommand, hasPostCommit } from './post-commit.js';
 import { buildEnvironment, dockerEnv, parseEnvironmentFile } from './s2i-env.js';
 import { ignoreMatcher, parseS2iIgnore } from './s2i-ignore.js';
@@ -136,6 +136,21 @@ describe('Dockerfile FROM replacement', () => {
       'FROM golang AS build\nRUN make\nfrom --platform=linux/amd64 reg/ns/base:1 AS final\nCOPY . .\n',
     );
     expect(replaceLastFrom('RUN x\n', 'y')).toBeUndefined();
+  });
+});
+
+describe('Dockerfile labels', () => {
+  it('appends one LABEL, quoted for the escape character, expanding nothing', () => {
+    const labels = { 'io.openshift.build.commit.message': 'say "hi" \\ $HOME `x`', n: '1' };
+    expect(appendLabels('FROM a\nRUN b', labels)).toBe(
+      'FROM a\nRUN b\nLABEL "io.openshift.build.commit.message"="say \\"hi\\" \\\\ \\$HOME `x`" "n"="1"\n',
+    );
+    expect(escapeCharOf('# syntax=docker/dockerfile:1\n# escape=`\nFROM a\n')).toBe('`');
+    expect(escapeCharOf('FROM a\n# escape=`\n')).toBe('\\');
+    expect(appendLabels('# escape=`\nFROM a\n', labels)).toBe(
+      '# escape=`\nFROM a\nLABEL "io.openshift.build.commit.message"="say `"hi`" \\ `$HOME ``x``" "n"="1"\n',
+    );
+    expect(appendLabels('FROM a\n', {})).toBe('FROM a\n');
   });
 });
 
