@@ -200,6 +200,16 @@ describe('DnsServer', () => {
     expect(asked).toEqual(['www.example.test', 'api.example.test', 'unknown.invalid']);
   });
 
+  it("answers reverse lookups of Services' addresses and forwards the others", async () => {
+    const { upstream, asked } = await fakeUpstream();
+    const server = await startServer([upstream]);
+    const mine = await askUdp(server, query('5.0.30.172.in-addr.arpa', 'PTR'));
+    expect(mine.flag_aa).toBe(true);
+    expect(mine.answers).toMatchObject([{ type: 'PTR', data: 'web.shop.svc.cluster.local' }]);
+    await askUdp(server, query('1.2.0.192.in-addr.arpa', 'PTR'));
+    expect(asked).toEqual(['1.2.0.192.in-addr.arpa']);
+  });
+
   it('says SERVFAIL when no upstream answers', async () => {
     const server = await startServer([await silentUpstream()]);
     expect(rcode(await askUdp(server, query('www.example.test')))).toBe('SERVFAIL');

@@ -16,7 +16,14 @@ import { isIPv6 } from 'node:net';
 import net from 'node:net';
 import dnsPacket, { type Answer, type DecodedPacket, type Packet, type Question } from 'dns-packet';
 import type { Logger } from '../../src/util/logger.js';
-import { answerFromZone, CLUSTER_DOMAIN, inZone, type ZoneData } from './dns-zone.js';
+import {
+  answerFromZone,
+  CLUSTER_DOMAIN,
+  inZone,
+  reverseFromZone,
+  type ZoneAnswer,
+  type ZoneData,
+} from './dns-zone.js';
 
 const RCODES = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4 } as const;
 type Rcode = keyof typeof RCODES;
@@ -229,13 +236,37 @@ export class DnsServer {
     const questions = query.questions ?? [];
     if (questions.length !== 1) return encodeResponse(query, 'FORMERR');
     const question = questions[0]!;
-    if (inZone(question.name, this.#domain)) return this.#fromZone(query, question, limit);
+    if (inZone(question.name, this.#domain)) {
+      return this.#fromZone(query, question, limit, () =>
+        answerFromZone(question, this.#zone, this.#domain),
+      );
+    }
+    const reverse = this.#reverse(question);
+    if (reverse) return this.#fromZone(query, question, limit, () => reverse);
     return this.#forward(query, msg, transport);
   }
 
-  #fromZone(query: DecodedPacket, question: Question, limit: number | undefined): Buffer {
+  /** A PTR the zone answers (a Service's address), else undefined: the upstream's question. */
+  #reverse(question: Question): ZoneAnswer | undefined {
     try {
-      const answer = answerFromZone(question, this.#zone, this.#domain);
+      return reverseFromZone(question, this.#zone, this.#domain);
+    } catch (err) {
+      this.#log.warn(
+        { err: (err as Error).message, name: question.name },
+        'DNS reverse lookup failed',
+      );
+      return undefined;
+    }
+  }
+
+  #fromZone(
+    query: DecodedPacket,
+    question: Question,
+    limit: number | undefined,
+    lookup: () => ZoneAnswer,
+  ): Buffer {
+    try {
+      const answer = lookup();
       return encodeResponse(query, answer.rcode, answer, {
         authoritative: true,
         ...(limit === undefined ? {} : { maxBytes: limit }),

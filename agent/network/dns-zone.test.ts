@@ -1,6 +1,6 @@
 import type { Answer, RecordType } from 'dns-packet';
 import { describe, expect, it } from 'vitest';
-import { answerFromZone, inZone } from './dns-zone.js';
+import { answerFromZone, inZone, reverseFromZone, reverseIPv4 } from './dns-zone.js';
 import { FakeZone } from './testing/fake-zone.js';
 
 const zone = new FakeZone()
@@ -93,5 +93,36 @@ describe('answerFromZone', () => {
     expect(inZone('web.shop.svc.cluster.local.')).toBe(true);
     expect(inZone('notcluster.local')).toBe(false);
     expect(inZone('example.com')).toBe(false);
+  });
+});
+
+describe('reverseFromZone', () => {
+  const ptr = (name: string, type: RecordType = 'PTR') => reverseFromZone({ name, type }, zone);
+
+  it("names a ClusterIP's Service and a headless Service's pods", () => {
+    expect(reverseIPv4('5.0.30.172.in-addr.arpa.')).toBe('172.30.0.5');
+    expect(reverseIPv4('5.0.30.in-addr.arpa')).toBeUndefined();
+    expect(reverseIPv4('300.0.30.172.in-addr.arpa')).toBeUndefined();
+    expect(ptr('5.0.30.172.in-addr.arpa')).toMatchObject({
+      rcode: 'NOERROR',
+      answers: [
+        { type: 'PTR', name: '5.0.30.172.in-addr.arpa', data: 'web.shop.svc.cluster.local' },
+      ],
+    });
+    expect(ptr('7.0.17.172.in-addr.arpa')!.answers).toMatchObject([
+      { data: 'db-0.db.shop.svc.cluster.local' },
+    ]);
+    expect(ptr('8.0.17.172.in-addr.arpa')!.answers).toMatchObject([
+      { data: '172-17-0-8.db.shop.svc.cluster.local' },
+    ]);
+    // A known address asked for another type: no records.
+    expect(ptr('5.0.30.172.in-addr.arpa', 'A')).toMatchObject({ rcode: 'NOERROR', answers: [] });
+  });
+
+  it('leaves other addresses and names to the upstream resolvers', () => {
+    expect(ptr('1.2.0.192.in-addr.arpa')).toBeUndefined();
+    // Not ready: not named.
+    expect(ptr('99.99.99.10.in-addr.arpa')).toBeUndefined();
+    expect(ptr('www.example.test', 'A')).toBeUndefined();
   });
 });

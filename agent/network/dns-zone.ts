@@ -8,6 +8,10 @@
  *                                           hostname
  *   _PORT._PROTO.SVC.NS.svc.cluster.local   SRV: a named port of a ClusterIP Service
  *   A-B-C-D.NS.pod.cluster.local            A: A.B.C.D (CoreDNS's `pods insecure`)
+ *   D.C.B.A.in-addr.arpa                    PTR: SVC.NS.svc.cluster.local for a ClusterIP;
+ *                                           HOSTNAME (or A-B-C-D).SVC.NS.svc.cluster.local for
+ *                                           a headless Service's ready address (reverseFromZone;
+ *                                           other addresses go to the host's resolvers)
  *
  * A name that exists answers other types with no records (NOERROR, the zone's SOA in the
  * authority section, as for AAAA: the cluster is IPv4); `cluster.local`, `svc.cluster.local`,
@@ -30,6 +34,8 @@ export interface ZoneData {
   endpoints(namespace: string, name: string): Endpoints | undefined;
   /** Whether any Service exists in the namespace. */
   hasNamespace(namespace: string): boolean;
+  /** Every Service (reverse lookups). */
+  services(): readonly Service[];
 }
 
 export interface ZoneAnswer {
@@ -180,4 +186,56 @@ export function answerFromZone(
     return records([srv], [a(target, svc.spec.clusterIP)]);
   }
   return nxdomain();
+}
+
+/** `4.3.2.1.in-addr.arpa` to `1.2.3.4`, or undefined for any other name. */
+export function reverseIPv4(name: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.in-addr\.arpa$/.exec(normalizeName(name));
+  if (!m) return undefined;
+  const parts = [m[4]!, m[3]!, m[2]!, m[1]!];
+  if (!parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)) return undefined;
+  return parts.join('.');
+}
+
+/**
+ * The PTR answer for a reverse name whose address is a Service's ClusterIP or a headless
+ * Service's ready address, as CoreDNS answers it; undefined when the zone does not know the
+ * address (the question then goes to the host's resolvers).
+ */
+export function reverseFromZone(
+  question: Question,
+  data: ZoneData,
+  domain: string = CLUSTER_DOMAIN,
+): ZoneAnswer | undefined {
+  const ip = reverseIPv4(question.name);
+  if (!ip) return undefined;
+  const targets: string[] = [];
+  for (const svc of data.services()) {
+    const namespace = svc.metadata.namespace ?? '';
+    const name = svc.metadata.name ?? '';
+    if (svc.spec.clusterIP === ip) targets.push(`${name}.${namespace}.svc.${domain}`);
+    if (!isHeadless(svc)) continue;
+    for (const addr of readyAddresses(data.endpoints(namespace, name))) {
+      if (addr.ip !== ip) continue;
+      const host = addr.hostname ?? ip.split('.').join('-');
+      targets.push(`${host}.${name}.${namespace}.svc.${domain}`);
+    }
+  }
+  if (targets.length === 0) return undefined;
+  const asked = question.name.replace(/\.$/, '');
+  const wantsPtr = question.type === 'PTR' || (question.type as string) === 'ANY';
+  return {
+    rcode: 'NOERROR',
+    answers: wantsPtr
+      ? [...new Set(targets)].sort().map((data): StringAnswer => ({
+          type: 'PTR',
+          name: asked,
+          ttl: DNS_TTL,
+          class: 'IN',
+          data,
+        }))
+      : [],
+    authorities: wantsPtr ? [] : [soaRecord(domain)],
+    additionals: [],
+  };
 }

@@ -75,6 +75,7 @@ export function informerZone(
     service: (namespace, name) => services.get(`${namespace}/${name}`),
     endpoints: (namespace, name) => endpoints.get(`${namespace}/${name}`),
     hasNamespace: (namespace) => services.list().some((s) => s.metadata.namespace === namespace),
+    services: () => services.list(),
   };
 }
 

@@ -264,6 +264,11 @@ describe('services and DNS on the node', () => {
     }
   });
 
+  it('answers reverse lookups of a ClusterIP with the Service name', async () => {
+    const r = await exec(state.client, `getent hosts ${state.vip}`);
+    expect(r.stdout.trim().split(/\s+/)).toEqual([state.vip, `web.${ns()}.svc.cluster.local`]);
+  });
+
   it('keeps a client on one backend under ClientIP session affinity', async () => {
     await cluster.admin.create<Service>(
       serviceKind,

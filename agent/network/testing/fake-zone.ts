@@ -6,7 +6,7 @@ import type { Service } from '../../../src/api/kinds/service.js';
 import type { ZoneData } from '../dns-zone.js';
 
 export class FakeZone implements ZoneData {
-  readonly services = new Map<string, Service>();
+  readonly servicesByKey = new Map<string, Service>();
   readonly endpointsByKey = new Map<string, Endpoints>();
 
   addService(
@@ -15,7 +15,7 @@ export class FakeZone implements ZoneData {
     spec: Service['spec'],
     readyIPs?: (string | { ip: string; hostname: string })[],
   ): this {
-    this.services.set(`${namespace}/${name}`, {
+    this.servicesByKey.set(`${namespace}/${name}`, {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { namespace, name },
@@ -39,7 +39,7 @@ export class FakeZone implements ZoneData {
   }
 
   service(namespace: string, name: string): Service | undefined {
-    return this.services.get(`${namespace}/${name}`);
+    return this.servicesByKey.get(`${namespace}/${name}`);
   }
 
   endpoints(namespace: string, name: string): Endpoints | undefined {
@@ -47,6 +47,10 @@ export class FakeZone implements ZoneData {
   }
 
   hasNamespace(namespace: string): boolean {
-    return [...this.services.values()].some((s) => s.metadata.namespace === namespace);
+    return [...this.servicesByKey.values()].some((s) => s.metadata.namespace === namespace);
+  }
+
+  services(): Service[] {
+    return [...this.servicesByKey.values()];
   }
 }

@@ -17,7 +17,7 @@ import { jsonEqual } from '../../api/merge-patch.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { qualifiedName } from '../resources.js';
-import { targetContainers } from './set.js';
+import { targetContainers } from './set-targets.js';
 
 type ProbeField = 'livenessProbe' | 'readinessProbe' | 'startupProbe';
 type Probe = NonNullable<Container[ProbeField]>;
