@@ -95,12 +95,16 @@ function isHeadless(svc: Service): boolean {
   return svc.spec.clusterIP === HEADLESS;
 }
 
-/** `10-1-2-3` to `10.1.2.3`, or undefined. */
-function dashedIPv4(label: string): string | undefined {
-  const parts = label.split('-');
+/** Four decimal octets (no leading zeros) as a dotted address, or undefined. */
+function ipv4Of(parts: readonly string[]): string | undefined {
   if (parts.length !== 4) return undefined;
   if (!parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)) return undefined;
   return parts.join('.');
+}
+
+/** `10-1-2-3` to `10.1.2.3`, or undefined. */
+function dashedIPv4(label: string): string | undefined {
+  return ipv4Of(label.split('-'));
 }
 
 /** Answers a question about a name in the zone. */
@@ -190,11 +194,9 @@ export function answerFromZone(
 
 /** `4.3.2.1.in-addr.arpa` to `1.2.3.4`, or undefined for any other name. */
 export function reverseIPv4(name: string): string | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.in-addr\.arpa$/.exec(normalizeName(name));
-  if (!m) return undefined;
-  const parts = [m[4]!, m[3]!, m[2]!, m[1]!];
-  if (!parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)) return undefined;
-  return parts.join('.');
+  const n = normalizeName(name);
+  if (!n.endsWith('.in-addr.arpa')) return undefined;
+  return ipv4Of(n.slice(0, -'.in-addr.arpa'.length).split('.').reverse());
 }
 
 /**

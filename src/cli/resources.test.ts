@@ -29,6 +29,27 @@ describe('parseTargets', () => {
     expect(show([])).toEqual([]);
   });
 
+  it('reads all as the kinds oc lists for it, in its order, once each', () => {
+    expect(show(['all'])).toEqual([
+      'Pod',
+      'ReplicationController',
+      'Service',
+      'Deployment',
+      'ReplicaSet',
+      'DeploymentConfig',
+      'BuildConfig',
+      'Build',
+      'ImageStream',
+      'Route',
+    ]);
+    expect(show(['cm,all,pods']).slice(0, 3)).toEqual([
+      'ConfigMap',
+      'Pod',
+      'ReplicationController',
+    ]);
+    expect(show(['cm,all,pods'])).toHaveLength(11);
+  });
+
   it('refuses mixing the forms', () => {
     expect(() => show(['pods', 'cm/b'])).toThrow(
       /no need to specify a resource type as a separate argument/,

@@ -21,6 +21,36 @@ export function resolveKind(registry: KindRegistry, name: string): AnyKindDefini
   return def;
 }
 
+/**
+ * What `all` stands for (`get all`, `delete all -l app=web`): oc's "all" category, in its order,
+ * as far as Slipway serves the kinds. Not Secrets, ConfigMaps, events or anything cluster-wide.
+ */
+export const ALL_CATEGORY = [
+  'pods',
+  'replicationcontrollers',
+  'services',
+  'daemonsets',
+  'deployments',
+  'replicasets',
+  'statefulsets',
+  'horizontalpodautoscalers',
+  'jobs',
+  'cronjobs',
+  'deploymentconfigs',
+  'buildconfigs',
+  'builds',
+  'imagestreams',
+  'routes',
+] as const;
+
+/** The kinds a TYPE argument names: one, or those of `all`. */
+function kindsNamed(registry: KindRegistry, type: string): AnyKindDefinition[] {
+  if (type.toLowerCase() !== 'all') return [resolveKind(registry, type)];
+  return ALL_CATEGORY.map((plural) => registry.forUserName(plural)).filter(
+    (def): def is AnyKindDefinition => def !== undefined,
+  );
+}
+
 /** One thing a command was asked about: a kind, and a name unless it means "all of them". */
 export interface Target {
   def: AnyKindDefinition;
@@ -28,8 +58,8 @@ export interface Target {
 }
 
 /**
- * kubectl's argument forms: `TYPE[,TYPE...] [NAME...]` or `TYPE/NAME [TYPE/NAME...]`.
- * With names and several types, every type is asked for every name.
+ * kubectl's argument forms: `TYPE[,TYPE...] [NAME...]` or `TYPE/NAME [TYPE/NAME...]`; `all` is
+ * the ALL_CATEGORY kinds. With names and several types, every type is asked for every name.
  */
 export function parseTargets(registry: KindRegistry, args: readonly string[]): Target[] {
   if (args.length === 0) return [];
@@ -51,10 +81,14 @@ export function parseTargets(registry: KindRegistry, args: readonly string[]): T
     });
   }
   const [types = '', ...names] = args;
-  const defs = types
-    .split(',')
-    .filter(Boolean)
-    .map((t) => resolveKind(registry, t));
+  const defs = [
+    ...new Set(
+      types
+        .split(',')
+        .filter(Boolean)
+        .flatMap((t) => kindsNamed(registry, t)),
+    ),
+  ];
   if (defs.length === 0) throw new CliError(`the server doesn't have a resource type "${types}"`);
   if (names.length === 0) return defs.map((def) => ({ def }));
   return defs.flatMap((def) => names.map((name) => ({ def, name })));

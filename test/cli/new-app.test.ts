@@ -305,3 +305,42 @@ describe('status', () => {
     );
   });
 });
+
+describe('get all and delete all', () => {
+  it("lists and deletes an app's objects by the labels new-app gave them", async () => {
+    const listed = (await ok(['get', 'all', '-l', 'team=web', '-o', 'name'])).split('\n');
+    for (const name of [
+      'service/site-two',
+      'deploymentconfig.apps.openshift.io/site-two',
+      'buildconfig.build.openshift.io/site-two',
+      'imagestream.image.openshift.io/site-two',
+    ]) {
+      expect(listed).toContain(name);
+    }
+    const tables = await ok(['get', 'all', '-l', 'team=web']);
+    expect(tables).toMatch(/^NAME\s+TYPE\s+CLUSTER-IP/m);
+    expect(tables).toMatch(/^service\/site-two\s+ClusterIP/m);
+
+    const deleted = await cli.run(['delete', 'all', '-l', 'team=web']);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stderr).toBe('');
+    for (const line of [
+      'service "site-two" deleted',
+      'deploymentconfig.apps.openshift.io "site-two" deleted',
+      'buildconfig.build.openshift.io "site-two" deleted',
+      'imagestream.image.openshift.io "site-two" deleted',
+    ]) {
+      expect(deleted.stdout).toContain(line);
+    }
+    // What the deleted owners had (builds, replication controllers, pods) goes with them.
+    const deadline = Date.now() + 30_000;
+    let left = await cli.run(['get', 'all', '-l', 'team=web', '-o', 'name']);
+    while (left.stdout !== '' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      left = await cli.run(['get', 'all', '-l', 'team=web', '-o', 'name']);
+    }
+    expect(left.stdout).toBe('');
+    // Everything else is still there.
+    expect(await ok(['get', 'svc/node-app', '-o', 'name'])).toBe('service/node-app\n');
+  });
+});

@@ -158,7 +158,13 @@ export function registerDeleteCommand(program: Command, ctx: CliContext): void {
       const grace = resolveGracePeriod(opts, (text) => ctx.err(text));
       const cascade = resolveCascade(opts.cascade, (text) => ctx.err(text));
       const namespace = await ctx.namespace(opts.namespace);
-      const work: { def: AnyKindDefinition; name: string; namespace: string | undefined }[] = [];
+      const work: {
+        def: AnyKindDefinition;
+        name: string;
+        namespace: string | undefined;
+        /** Found by a selector or --all: gone meanwhile (a cascade) is not an error, as kubectl. */
+        listed?: boolean;
+      }[] = [];
       let client: ApiClient;
       if (opts.filename.length > 0) {
         if (args.length > 0)
@@ -197,7 +203,7 @@ export function registerDeleteCommand(program: Command, ctx: CliContext): void {
             fieldSelector: opts.fieldSelector,
           });
           for (const item of list.items)
-            work.push({ def: t.def, name: item.metadata.name ?? '', namespace: ns });
+            work.push({ def: t.def, name: item.metadata.name ?? '', namespace: ns, listed: true });
         }
         if (work.length === 0) {
           ctx.err('No resources found');
@@ -229,7 +235,7 @@ export function registerDeleteCommand(program: Command, ctx: CliContext): void {
           ctx.out(`${resourceName(def)} "${name}" ${grace === 0 ? 'force deleted' : 'deleted'}`);
           deleted.push({ target, uid: (answer as ApiObject).metadata?.uid });
         } catch (err) {
-          if (opts.ignoreNotFound && isApiError(err, 'NotFound')) continue;
+          if ((opts.ignoreNotFound || target.listed) && isApiError(err, 'NotFound')) continue;
           ctx.reportError(err);
         }
       }
