@@ -412,17 +412,25 @@ describe('the application walkthrough', () => {
     await waitRollout(1, 'backend');
     const svc = await stack.api.get<Service>(serviceKind, 'backend', { namespace: NS });
     const [client] = await readyPods();
-    const fetchFrom = async (url: string): Promise<string> =>
-      stack.ok([
-        'exec',
-        '-n',
-        NS,
-        client!.metadata.name!,
-        '--',
-        'node',
-        '-e',
-        `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => process.stdout.write(t))`,
-      ]);
+    const fetchArgs = (url: string): string[] => [
+      'exec',
+      '-n',
+      NS,
+      client!.metadata.name!,
+      '--',
+      'node',
+      '-e',
+      `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => process.stdout.write(t))`,
+    ];
+    const fetchFrom = async (url: string): Promise<string> => stack.ok(fetchArgs(url));
+    // A ready pod reaches the Endpoints, then each node's service rules, a moment after the
+    // rollout ends (kube-proxy's lag too): until then the ClusterIP refuses connections.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const first = await stack.run(fetchArgs(`http://${svc.spec.clusterIP}:8080/`));
+      if (first.code === 0 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
     for (const url of [
       `http://backend.${NS}.svc.cluster.local:8080/`,
       `http://backend.${NS}:8080/`,
