@@ -70,7 +70,9 @@ describe('X2 with the agent running', () => {
         restartPolicy: 'Never',
         terminationGracePeriodSeconds: 0,
         containers: [
-          sh('bomb', FORK_BOMB_SCRIPT, { resources: { limits: { cpu: '500m', memory: '64Mi' } } }),
+          // Memory enough for 64 shells: the memory limit must not end the bomb before the
+          // pids limit is shown (the hog below is the memory test).
+          sh('bomb', FORK_BOMB_SCRIPT, { resources: { limits: { cpu: '500m', memory: '256Mi' } } }),
         ],
       }),
     );

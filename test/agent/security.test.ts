@@ -159,8 +159,9 @@ describe('X2: resource abuse stays inside the container', () => {
     const bomb = makePod('bomb', {
       terminationGracePeriodSeconds: 0,
       containers: [
+        // Memory enough for 64 shells: only the pids limit may stop the bomb.
         sh('bomb', FORK_BOMB_SCRIPT, {
-          resources: { limits: { cpu: '500m', memory: '64Mi' } },
+          resources: { limits: { cpu: '500m', memory: '256Mi' } },
         }),
       ],
     });

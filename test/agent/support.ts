@@ -194,11 +194,15 @@ export async function watchPids(
 ): Promise<{ samples: number[]; last: PidsCgroup }> {
   const samples: number[] = [];
   const deadline = Date.now() + durationMs;
-  while (Date.now() < deadline) {
+  let last: PidsCgroup | undefined;
+  while (Date.now() < deadline || last === undefined) {
     const stats = await docker.getContainer(containerId).stats({ stream: false, 'one-shot': true });
-    samples.push(stats.pids_stats?.current ?? 0, (await readPidsCgroup(containerId)).current);
+    // Read within the window: `during` may be slow on a loaded machine, and the container's
+    // cgroup goes when its bounded script ends.
+    last = await readPidsCgroup(containerId);
+    samples.push(stats.pids_stats?.current ?? 0, last.current);
     await during();
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { samples, last: await readPidsCgroup(containerId) };
+  return { samples, last };
 }
