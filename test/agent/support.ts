@@ -154,10 +154,12 @@ export async function eventually<T>(
 
 /**
  * A fork bomb: the classic `:(){ :|:& };:` (BusyBox sh refuses ':' as a function name). PID 1
- * then execs sleep (no fork needed) and exits after 20 s, taking the namespace's processes with
- * it: the bomb is bounded even if the test dies.
+ * forks once, before any other process exists, and its child starts the bomb; PID 1 then execs
+ * sleep (no fork needed) and exits after 20 s, taking the namespace's processes with it: the bomb
+ * is bounded even if the test dies. (Calling the function in PID 1 itself would make PID 1 fork
+ * both halves of the pipe, and the second fork can already meet the limit: ash exits 2.)
  */
-export const FORK_BOMB_SCRIPT = 'bomb() { bomb | bomb & }; bomb; exec sleep 20';
+export const FORK_BOMB_SCRIPT = 'bomb() { bomb | bomb & }; bomb & exec sleep 20';
 
 /** Allocates memory until the kernel's OOM killer ends it. */
 export const MEMORY_HOG_SCRIPT = 'exec tail /dev/zero';
