@@ -156,6 +156,7 @@ export async function startMaster(
         dataDir: config.dataDir,
         binaryBuildMaxBytes: config.binaryBuildMaxBytes,
         allowFileGitSources: config.allowFileGitSources,
+        registry: config.registry,
       },
       ...(deps.bookmarkIntervalMs === undefined
         ? {}

@@ -10,7 +10,10 @@
  *   log proxy (follow, previous, tailLines, timestamps, sinceSeconds as for pods);
  * - `GET .../builds/NAME/source` (`get` on `builds/source`): the binary input, for nodes;
  * - `POST .../builds/NAME/clone` (`create` on `builds/clone`);
- * - `imagestreamtags` (virtual, see image-stream-tags.ts).
+ * - `imagestreamtags` (virtual, see image-stream-tags.ts);
+ * - `POST .../imagestreamimports` (create only, see image-imports.ts): images looked up in their
+ *   registries, and with `spec.import` recorded in the stream (`create` and `update` on
+ *   `imagestreams` too).
  */
 import { pipeline } from 'node:stream/promises';
 import express, { type Request, type Response } from 'express';
@@ -31,6 +34,8 @@ import {
 import { BuildSources } from './build-source.js';
 import { buildWebhookRouter } from './build-webhooks.js';
 import { ImageStreamTags } from './image-stream-tags.js';
+import { ImageImports } from './image-imports.js';
+import { RegistryClient } from '../images/registry-client.js';
 import type { PodProxy } from './pod-proxy.js';
 import type { ResourceStore } from './resources.js';
 
@@ -42,6 +47,8 @@ export interface BuildRoutesOptions {
   podProxy: Pick<PodProxy, 'streamLog'>;
   logger: Logger;
   maxBodyBytes: number;
+  /** Looks images up for imagestreamimports. */
+  registryClient: RegistryClient;
 }
 
 const BUILDS = '/apis/build.openshift.io/v1/namespaces/:namespace';
@@ -94,6 +101,7 @@ export function buildRouter(options: BuildRoutesOptions): express.Router {
   const { resources, authorizer, instantiator, sources, podProxy } = options;
   const log = options.logger.child({ component: 'build-routes' });
   const istags = new ImageStreamTags(resources);
+  const imports = new ImageImports(resources, options.registryClient);
   const router = express.Router();
 
   const authorize = (res: Response, attrs: RequestAttributes): UserInfo => {
@@ -297,6 +305,35 @@ export function buildRouter(options: BuildRoutesOptions): express.Router {
     },
   );
 
+  router.all(
+    `${IMAGES}/namespaces/:namespace/imagestreamimports`,
+    async (req: Request, res: Response) => {
+      if (req.method !== 'POST') throw methodNotAllowed(`${req.method} on imagestreamimports`);
+      const namespace = param(req, 'namespace');
+      const user = authorize(res, {
+        verb: 'create',
+        group: IMAGE_GROUP,
+        resource: 'imagestreamimports',
+        namespace,
+      });
+      const { body, ctx } = await writeRequest(req, user);
+      const mayImport = (): void => {
+        for (const verb of ['create', 'update'] as const) {
+          authorizer.authorize(user, {
+            verb,
+            group: IMAGE_GROUP,
+            resource: 'imagestreams',
+            namespace,
+          });
+        }
+      };
+      // A lookup can take a while: stop it when the client goes away.
+      const gone = new AbortController();
+      res.on('close', () => gone.abort());
+      res.status(201).json(await imports.create(namespace, body, ctx, mayImport, gone.signal));
+    },
+  );
+
   return router;
 }
 
@@ -305,6 +342,8 @@ export interface BuildSettings {
   dataDir: string;
   binaryBuildMaxBytes: number;
   allowFileGitSources: boolean;
+  /** The cluster's registry (`HOST:PORT`), spoken to over plain HTTP by image imports. */
+  registry?: string | undefined;
 }
 
 /**
@@ -341,6 +380,9 @@ export function createBuildServer(options: {
       podProxy: options.podProxy,
       logger,
       maxBodyBytes: options.maxBodyBytes,
+      registryClient: new RegistryClient({
+        insecureRegistries: settings.registry ? [settings.registry] : [],
+      }),
     }),
   };
 }

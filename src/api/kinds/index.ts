@@ -12,6 +12,7 @@ import { buildKind } from './build.js';
 import { buildConfigKind } from './build-config.js';
 import { imageStreamKind } from './image-stream.js';
 import { imageStreamTagKind } from './image-stream-tag.js';
+import { imageStreamImportKind } from './image-stream-import.js';
 import { templateKind } from './template.js';
 import { replicationControllerKind } from './replication-controller.js';
 import { replicaSetKind } from './replica-set.js';
@@ -35,6 +36,7 @@ export function builtinKinds(): KindRegistry {
     buildKind,
     imageStreamKind,
     imageStreamTagKind,
+    imageStreamImportKind,
     templateKind,
     replicationControllerKind,
     replicaSetKind,
@@ -45,7 +47,7 @@ export function builtinKinds(): KindRegistry {
 
 export { configMapKind, eventKind, nodeKind, podKind, projectKind, projectRequestKind, secretKind };
 export { serviceKind, endpointsKind, routeKind };
-export { buildConfigKind, buildKind, imageStreamKind, imageStreamTagKind };
+export { buildConfigKind, buildKind, imageStreamKind, imageStreamTagKind, imageStreamImportKind };
 export { replicationControllerKind, replicaSetKind };
 export { templateKind };
 export { deploymentConfigKind, deploymentKind };

@@ -7,6 +7,8 @@
  */
 import type { Command } from 'commander';
 import type { ApiObject } from '../../api/index.js';
+import { exposedPorts } from '../../api/kinds/image-stream-import.js';
+import { timeAgo } from '../../api/kinds/time-columns.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import {
@@ -20,6 +22,7 @@ import {
 import { buildConfig, imageStreams, type BuildPlan } from '../generate/build-objects.js';
 import { checkContextDir } from '../generate/inspect-repo.js';
 import { planBuild } from '../generate/plan-build.js';
+import { describeImage, lookUpImage, runsAsRoot, shortImageId } from '../generate/image-lookup.js';
 import { resolveBuilder } from '../generate/resolve-builder.js';
 import {
   looksLikeRepository,
@@ -50,6 +53,8 @@ interface NewAppOptions {
   paramFile: string[];
   output?: string;
   dryRun?: boolean;
+  allowMissingImages?: boolean;
+  insecureRegistry?: boolean;
 }
 
 /** What the deploy half needs from the image half. */
@@ -101,6 +106,11 @@ export function registerNewAppCommand(program: Command, ctx: CliContext): void {
     )
     .option('-o, --output <format>', 'print the objects (yaml or json) instead of creating them')
     .option('--dry-run', 'say what would be created without creating it')
+    .option(
+      '--allow-missing-images',
+      'deploy an image even when its registry cannot be read (its ports then come from --port)',
+    )
+    .option('--insecure-registry', "the image's registry may be spoken to over plain HTTP")
     .action(async (arg: string | undefined, opts: NewAppOptions) => {
       if (opts.file !== undefined || opts.template !== undefined) {
         if (arg !== undefined)
@@ -210,7 +220,43 @@ export function registerNewAppCommand(program: Command, ctx: CliContext): void {
           const [repo, tag = 'latest'] = last.split('@')[0]!.split(':');
           const name = nameFrom(sanitizeName(repo ?? arg, arg));
           const labels = Object.keys(userLabels).length > 0 ? userLabels : { app: name };
-          say(`--> Deploying the image "${resolved.image}"`);
+          // The master reads the image's metadata from its registry, as oc new-app does.
+          const { result } = await lookUpImage(client, namespace, {
+            stream: name,
+            import: false,
+            image: {
+              from: { kind: 'DockerImage', name: resolved.image },
+              ...(opts.insecureRegistry ? { importPolicy: { insecure: true } } : {}),
+            },
+          });
+          const found = result.status.status === 'Success' ? result.image : undefined;
+          if (found) {
+            const created = found.dockerImageMetadata.Created;
+            say(
+              `--> Found container image ${shortImageId(found.metadata.name)}` +
+                `${created ? ` (${timeAgo(created, new Date()).replace(/ ago$/, ' old')})` : ''}` +
+                ` for "${resolved.image}"`,
+            );
+            for (const line of describeImage(found)) say(`    ${line}`);
+            if (runsAsRoot(found)) {
+              say(
+                `    * WARNING: Image "${resolved.image}" runs as the 'root' user; a restricted project runs it as its own UID`,
+              );
+            }
+            say(
+              `    * An image stream tag will be created as "${name}:${tag}" that will track this image`,
+            );
+          } else if (opts.allowMissingImages) {
+            say(`--> Deploying the image "${resolved.image}"`);
+            say(
+              `    * WARNING: its registry could not be read (${result.status.message ?? 'no answer'}); deploying it anyway`,
+            );
+          } else {
+            throw new CliError(
+              `the image "${resolved.image}" could not be read from its registry: ${result.status.message ?? 'no answer'}; ` +
+                'pass --allow-missing-images to deploy it anyway (with its ports given by --port)',
+            );
+          }
           image = {
             name,
             objects: [
@@ -236,7 +282,7 @@ export function registerNewAppCommand(program: Command, ctx: CliContext): void {
               },
             ],
             from: { name: `${name}:${tag}` },
-            ports: [],
+            ports: found ? exposedPorts(found) : [],
             build: undefined,
           };
         }

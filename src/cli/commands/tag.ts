@@ -8,9 +8,12 @@ import type { Command } from 'commander';
 import { isApiError } from '../../api/index.js';
 import { imageStreamKind, imageStreamTagKind } from '../../api/kinds/index.js';
 import type { ImageStreamTag } from '../../api/kinds/image-stream-tag.js';
+import { specTag, type ImageStream } from '../../api/kinds/image-stream.js';
+import { timeAgo } from '../../api/kinds/time-columns.js';
 import type { ApiClient } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
+import { describeImage, lookUpImage, shortImageId } from '../generate/image-lookup.js';
 import { parseImageStreamRef, type ImageStreamRef } from '../generate/source-arg.js';
 
 interface TagOptions {
@@ -115,46 +118,84 @@ export function registerTagCommand(program: Command, ctx: CliContext): void {
 }
 
 /**
- * `import-image NAME[:TAG] --from=IMAGE [--confirm]`: records an external image in a stream
- * tag. Slipway does not query the source registry; the tag's image is the reference as given,
- * and pulls happen on the nodes.
+ * `import-image NAME[:TAG] [--from=IMAGE] [--confirm] [--insecure]`, as `oc import-image`: the
+ * master reads the image from its registry and the tag's newest image becomes that image, pinned
+ * by digest. Without --from the tag's own external image is imported again (a moved upstream tag
+ * moves the stream tag, and triggers follow); a new stream needs --confirm.
  */
 export function registerImportImageCommand(program: Command, ctx: CliContext): void {
   program
     .command('import-image')
-    .description('Import an external image reference into an image stream tag')
+    .description('Import an image from its registry into an image stream tag')
     .argument('<stream>', 'NAME[:TAG] of the image stream')
     .option('-n, --namespace <namespace>', 'the project (default: the current project)')
-    .option('--from <image>', 'the image reference to import (default: the stream name)')
+    .option('--from <image>', "the image to import (default: the tag's image, or NAME[:TAG])")
     .option('--confirm', 'create the image stream if it does not exist')
-    .action(async (arg: string, opts: { namespace?: string; from?: string; confirm?: boolean }) => {
-      const ref = parseImageStreamRef(arg);
-      if (!ref || ref.namespace) throw new CliError(`"${arg}": expected NAME[:TAG]`);
-      const client = await ctx.client();
-      const namespace = await ctx.namespace(opts.namespace);
-      const name = `${ref.name}:${ref.tag}`;
-      if (!opts.confirm) {
-        const exists = await client
-          .get(imageStreamKind, ref.name, { namespace })
-          .then(() => true)
+    .option('--insecure', 'the registry may be spoken to over plain HTTP')
+    .option('--reference-policy <policy>', 'source or local (default: source)')
+    .action(
+      async (
+        arg: string,
+        opts: {
+          namespace?: string;
+          from?: string;
+          confirm?: boolean;
+          insecure?: boolean;
+          referencePolicy?: string;
+        },
+      ) => {
+        const ref = parseImageStreamRef(arg);
+        if (!ref || ref.namespace) throw new CliError(`"${arg}": expected NAME[:TAG]`);
+        const policy = opts.referencePolicy?.toLowerCase() ?? 'source';
+        if (policy !== 'source' && policy !== 'local')
+          throw new CliError(
+            `--reference-policy "${opts.referencePolicy}": must be source or local`,
+          );
+        const client = await ctx.client();
+        const namespace = await ctx.namespace(opts.namespace);
+        const stream = await client
+          .get<ImageStream>(imageStreamKind, ref.name, { namespace })
           .catch((err: unknown) => {
-            if (isApiError(err) && err.code === 404) return false;
+            if (isApiError(err) && err.code === 404) return undefined;
             throw err;
           });
-        if (!exists)
+        if (!stream && !opts.confirm)
           throw new CliError(
             `image stream "${ref.name}" does not exist; pass --confirm to create it from ${opts.from ?? arg}`,
           );
-      }
-      const image = opts.from ?? arg;
-      const body = {
-        apiVersion: 'image.openshift.io/v1',
-        kind: 'ImageStreamTag',
-        metadata: { name, namespace },
-        tag: { name: ref.tag, from: { kind: 'DockerImage', name: image } },
-      } as unknown as ImageStreamTag;
-      await client.update(imageStreamTagKind, body, { namespace });
-      ctx.out(`imagestream.image.openshift.io/${ref.name} imported`);
-      ctx.out(`Tag ${name} set to ${image}.`);
-    });
+        let from = opts.from;
+        if (from === undefined) {
+          const own = stream ? specTag(stream, ref.tag)?.from : undefined;
+          if (own?.kind === 'DockerImage') from = own.name;
+          else if (stream && !opts.confirm)
+            throw new CliError(
+              `tag "${ref.tag}" of image stream "${ref.name}" does not point at an external image; give it with --from`,
+            );
+          else from = arg;
+        }
+        const { result, answer } = await lookUpImage(client, namespace, {
+          stream: ref.name,
+          import: true,
+          image: {
+            from: { kind: 'DockerImage', name: from },
+            to: { name: ref.tag },
+            ...(opts.insecure ? { importPolicy: { insecure: true } } : {}),
+            referencePolicy: { type: policy === 'local' ? 'Local' : 'Source' },
+          },
+        });
+        const image = result.image;
+        if (result.status.status !== 'Success' || !image || !answer.status?.import)
+          throw new CliError(
+            `tag ${ref.tag} failed: ${result.status.message ?? result.status.reason ?? 'the image could not be imported'}`,
+          );
+        ctx.out(`imagestream.image.openshift.io/${ref.name} imported`);
+        const created = image.dockerImageMetadata.Created;
+        ctx.out(
+          `Tag ${ref.name}:${ref.tag} set to ${from}: image ${shortImageId(image.metadata.name)}` +
+            `${created ? `, created ${timeAgo(created, new Date())}` : ''}`,
+        );
+        ctx.out(`  ${image.dockerImageReference}`);
+        for (const line of describeImage(image)) ctx.out(`  ${line}`);
+      },
+    );
 }
