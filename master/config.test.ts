@@ -19,7 +19,20 @@ describe('loadConfig', () => {
       binaryBuildMaxBytes: 50 * 1024 * 1024,
       routeSubdomain: 'apps.localhost',
       serviceCidr: '172.30.0.0/16',
+      serviceNodePortRange: '30000-32767',
     });
+  });
+
+  it('reads the node port range and refuses one that is not FIRST-LAST', () => {
+    expect(
+      loadConfig({ SLIPWAY_DATA_DIR: '/d', SLIPWAY_SERVICE_NODE_PORT_RANGE: '31000-31999' })
+        .serviceNodePortRange,
+    ).toBe('31000-31999');
+    for (const bad of ['32767-30000', '0-100', '30000', '30000-70000']) {
+      expect(() => loadConfig({ SLIPWAY_DATA_DIR: '/d' }, { serviceNodePortRange: bad })).toThrow(
+        /serviceNodePortRange: must be FIRST-LAST/,
+      );
+    }
   });
 
   it('reads the service CIDR and refuses one that is not an IPv4 network', () => {

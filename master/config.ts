@@ -2,6 +2,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseListen } from '../src/util/listen.js';
 import { DEFAULT_SERVICE_CIDR, parseCidr } from './admission/service-ip.js';
+import { DEFAULT_NODE_PORT_RANGE, parsePortRange } from './admission/node-ports.js';
 
 /** The master's configuration, validated once at start. */
 export interface MasterConfig {
@@ -31,6 +32,8 @@ export interface MasterConfig {
   binaryBuildMaxBytes: number;
   /** The IPv4 range Services' ClusterIPs are allocated from. */
   serviceCidr: string;
+  /** The ports NodePort Services' node ports are allocated from (`FIRST-LAST`). */
+  serviceNodePortRange: string;
   /** The domain of generated route hosts: a route without spec.host gets
    * `NAME-NAMESPACE.SUBDOMAIN`. */
   routeSubdomain: string;
@@ -51,6 +54,7 @@ export interface MasterOptions {
   allowFileGitSources?: boolean | string | undefined;
   binaryBuildMaxBytes?: number | string | undefined;
   serviceCidr?: string | undefined;
+  serviceNodePortRange?: string | undefined;
   routeSubdomain?: string | undefined;
 }
 
@@ -75,6 +79,7 @@ export const ENV = {
   allowFileGitSources: 'SLIPWAY_ALLOW_FILE_GIT_SOURCES',
   binaryBuildMaxBytes: 'SLIPWAY_BINARY_BUILD_MAX_BYTES',
   serviceCidr: 'SLIPWAY_SERVICE_CIDR',
+  serviceNodePortRange: 'SLIPWAY_SERVICE_NODE_PORT_RANGE',
   routeSubdomain: 'SLIPWAY_ROUTE_SUBDOMAIN',
 } as const;
 
@@ -137,6 +142,10 @@ const schema = z.object({
     const parsed = parseCidr(value);
     if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
   }),
+  serviceNodePortRange: z.string().superRefine((value, ctx) => {
+    const parsed = parsePortRange(value);
+    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+  }),
   nodeMonitorGracePeriodSeconds: seconds.min(1),
   podEvictionTimeoutSeconds: seconds,
   routeSubdomain: z
@@ -177,6 +186,7 @@ export function loadConfig(
     allowFileGitSources: pick('allowFileGitSources') ?? false,
     binaryBuildMaxBytes: pick('binaryBuildMaxBytes') ?? DEFAULT_BINARY_BUILD_MAX_BYTES,
     serviceCidr: pick('serviceCidr') ?? DEFAULT_SERVICE_CIDR,
+    serviceNodePortRange: pick('serviceNodePortRange') ?? DEFAULT_NODE_PORT_RANGE,
     routeSubdomain: pick('routeSubdomain') ?? DEFAULT_ROUTE_SUBDOMAIN,
   };
   const result = schema.safeParse(input);
@@ -202,6 +212,7 @@ export function loadConfig(
     allowFileGitSources: c.allowFileGitSources,
     binaryBuildMaxBytes: c.binaryBuildMaxBytes,
     serviceCidr: c.serviceCidr,
+    serviceNodePortRange: c.serviceNodePortRange,
     routeSubdomain: c.routeSubdomain,
   };
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { builtinKinds } from '../src/api/kinds/index.js';
 import { installAdmission } from './admission/index.js';
 import { parseCidr, type Cidr } from './admission/service-ip.js';
+import { parsePortRange, type PortRange } from './admission/node-ports.js';
 import { RuleAuthorizer } from './auth/authorizer.js';
 import { loadOrCreateTokens, TokenAuthenticator } from './auth/tokens.js';
 import { isLoopback, type MasterConfig } from './config.js';
@@ -133,6 +134,7 @@ export async function startMaster(
       projects,
       logger: log,
       serviceCidr: parseCidr(config.serviceCidr) as Cidr,
+      nodePortRange: parsePortRange(config.serviceNodePortRange) as PortRange,
     });
     await projects.resumeTerminating();
     await admission.repair();

@@ -67,6 +67,7 @@ describe('chain names', () => {
       c.services,
       c.postrouting,
       c.mark,
+      c.nodePorts,
       c.reject,
       servicePortChain(NODE, web),
       endpointChain(NODE, web, web.backends[0]!),
@@ -94,6 +95,7 @@ describe('renderSync', () => {
       `:${c.services} - [0:0]`,
       `:${c.postrouting} - [0:0]`,
       `:${c.mark} - [0:0]`,
+      `:${c.nodePorts} - [0:0]`,
       `:${s} - [0:0]`,
       `:${e1} - [0:0]`,
       `:${e2} - [0:0]`,
@@ -112,6 +114,7 @@ describe('renderSync', () => {
       `-A ${s} -m comment --comment "shop/web:http tcp" -j ${e3}`,
       `-A ${e3} -m comment --comment "shop/web:http tcp" -s 172.17.0.4/32 -j ${c.mark}`,
       `-A ${e3} -m comment --comment "shop/web:http tcp" -p tcp -m tcp -j DNAT --to-destination 172.17.0.4:8080`,
+      `-A ${c.services} -m comment --comment "slipway service nodeports" -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j ${c.nodePorts}`,
       `-I PREROUTING 1 -m comment --comment "slipway services of node ${NODE}" -j ${c.services}`,
       `-I OUTPUT 1 -m comment --comment "slipway services of node ${NODE}" -j ${c.services}`,
       `-I POSTROUTING 1 -m comment --comment "slipway services of node ${NODE}" -j ${c.postrouting}`,
@@ -119,6 +122,7 @@ describe('renderSync', () => {
       '*filter',
       `:${c.reject} - [0:0]`,
       `-A ${c.reject} -m comment --comment "shop/idle udp has no endpoints" -d 172.30.0.3/32 -p udp -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable`,
+      `-A ${c.reject} -m comment --comment "slipway service traffic, marked for SNAT" -m mark --mark 0x4000/0x4000 -j ACCEPT`,
       `-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "slipway services of node ${NODE}" -j ${c.reject}`,
       `-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "slipway services of node ${NODE}" -j ${c.reject}`,
       'COMMIT',
@@ -147,6 +151,44 @@ describe('renderSync', () => {
     ]);
   });
 
+  it('serves nodePorts with endpoints from the last services rule, marked for SNAT', () => {
+    const exposed: ServicePortEntry = { ...web, nodePort: 30080 };
+    const dnsNode: ServicePortEntry = {
+      ...idle,
+      id: 'shop/dns',
+      name: 'dns',
+      nodePort: 30053,
+      backends: [{ ip: '172.17.0.5', port: 5353 }],
+    };
+    const idleNode: ServicePortEntry = { ...idle, nodePort: 30054 };
+    const out = renderSync({
+      nodeName: NODE,
+      entries: [dnsNode, idleNode, exposed],
+      saved: parseSave(save()),
+    });
+    const lines = out.split('\n');
+    const c = nodeChains(NODE);
+    const inChain = (chain: string): string[] => lines.filter((l) => l.startsWith(`-A ${chain} `));
+    const services = inChain(c.services);
+    expect(services).toHaveLength(3);
+    expect(services.at(-1)).toBe(
+      `-A ${c.services} -m comment --comment "slipway service nodeports" -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j ${c.nodePorts}`,
+    );
+    // Nothing for the port without endpoints: the kernel refuses it (nothing listens).
+    expect(inChain(c.nodePorts)).toEqual([
+      `-A ${c.nodePorts} -m comment --comment "shop/dns udp" -p udp -m udp --dport 30053 -j ${c.mark}`,
+      `-A ${c.nodePorts} -m comment --comment "shop/dns udp" -p udp -m udp --dport 30053 -j ${servicePortChain(NODE, dnsNode)}`,
+      `-A ${c.nodePorts} -m comment --comment "shop/web:http tcp" -p tcp -m tcp --dport 30080 -j ${c.mark}`,
+      `-A ${c.nodePorts} -m comment --comment "shop/web:http tcp" -p tcp -m tcp --dport 30080 -j ${servicePortChain(NODE, exposed)}`,
+    ]);
+    expect(out).not.toContain('30054');
+    // Forwarded nodePort traffic (marked in PREROUTING) is accepted after the REJECTs.
+    expect(inChain(c.reject)).toEqual([
+      `-A ${c.reject} -m comment --comment "shop/idle udp has no endpoints" -d 172.30.0.3/32 -p udp -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable`,
+      `-A ${c.reject} -m comment --comment "slipway service traffic, marked for SNAT" -m mark --mark 0x4000/0x4000 -j ACCEPT`,
+    ]);
+  });
+
   it('adds no jump that exists, removes duplicates, deletes stale owned chains only', () => {
     const c = nodeChains(NODE);
     const other = nodeChains('node-2');
@@ -159,12 +201,17 @@ describe('renderSync', () => {
       save(
         [
           `:${c.services} - [0:0]`,
+          `:${c.nodePorts} - [0:0]`,
           `:${stale} - [0:0]`,
           `:${other.services} - [0:0]`,
+          `:${other.nodePorts} - [0:0]`,
           ...natJumps,
           natJumps[0]!,
           `-A PREROUTING -j ${other.services}`,
           `-A ${c.services} -d 172.30.0.9/32 -p tcp -m tcp --dport 80 -j ${stale}`,
+          `-A ${c.services} -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j ${c.nodePorts}`,
+          `-A ${c.nodePorts} -p tcp -m tcp --dport 30099 -j ${stale}`,
+          `-A ${other.services} -m addrtype --dst-type LOCAL -j ${other.nodePorts}`,
         ],
         filterJumps,
       ),
@@ -173,10 +220,15 @@ describe('renderSync', () => {
     const lines = out.split('\n');
     expect(lines).toContain(`:${stale} - [0:0]`);
     expect(lines).toContain(`-X ${stale}`);
+    // The nodePorts chain stays, flushed: the old nodePort's rule is gone.
+    expect(lines).toContain(`:${c.nodePorts} - [0:0]`);
+    expect(lines).not.toContain(`-X ${c.nodePorts}`);
+    expect(out).not.toContain('30099');
     expect(lines.filter((l) => l.startsWith('-I '))).toEqual([]);
     expect(lines.filter((l) => l.startsWith('-D '))).toEqual([natJumps[0]!.replace('-A ', '-D ')]);
     // Another node's chains and jumps are never named.
     expect(out).not.toContain(other.services);
+    expect(out).not.toContain(other.nodePorts);
     // Every -X comes after the chain was flushed (declared) and its referrers rewritten.
     expect(lines.indexOf(`-X ${stale}`)).toBeGreaterThan(lines.indexOf(`:${c.services} - [0:0]`));
   });
@@ -191,10 +243,14 @@ describe('renderCleanup', () => {
         [
           `:${c.services} - [0:0]`,
           `:${c.postrouting} - [0:0]`,
+          `:${c.nodePorts} - [0:0]`,
           `:${other.services} - [0:0]`,
+          `:${other.nodePorts} - [0:0]`,
           `-A PREROUTING -m comment --comment "slipway services of node ${NODE}" -j ${c.services}`,
           `-A PREROUTING -m comment --comment "slipway services of node node-2" -j ${other.services}`,
           `-A POSTROUTING -j ${c.postrouting}`,
+          `-A ${c.services} -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j ${c.nodePorts}`,
+          `-A ${other.services} -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j ${other.nodePorts}`,
         ],
         [
           `:${c.reject} - [0:0]`,
@@ -207,8 +263,10 @@ describe('renderCleanup', () => {
       '*nat',
       `-D PREROUTING -m comment --comment "slipway services of node ${NODE}" -j ${c.services}`,
       `-D POSTROUTING -j ${c.postrouting}`,
+      `:${c.nodePorts} - [0:0]`,
       `:${c.postrouting} - [0:0]`,
       `:${c.services} - [0:0]`,
+      `-X ${c.nodePorts}`,
       `-X ${c.postrouting}`,
       `-X ${c.services}`,
       'COMMIT',

@@ -6,7 +6,13 @@
  * so two agents on one host (tests) never touch each other's rules:
  *
  *   nat    SLW-SVC-<h>   jumped to from PREROUTING and OUTPUT: one rule per service port,
- *                        `-d VIP/32 -p P --dport N`, to its SLW-S chain
+ *                        `-d VIP/32 -p P --dport N`, to its SLW-S chain; last, traffic to any
+ *                        local address of the node but loopback (`-m addrtype --dst-type LOCAL
+ *                        ! -d 127.0.0.0/8`) to SLW-NP
+ *          SLW-NP-<h>    per nodePort of a service port with endpoints: `-p P --dport NODEPORT`
+ *                        to SLW-MARK (the reply must come back through this node to be
+ *                        un-NATed), then to the port's SLW-S chain. A nodePort without
+ *                        endpoints needs no rule: nothing listens there, the kernel refuses
  *          SLW-S-<h>-<x> per service port: picks an endpoint chain with `-m statistic --mode
  *                        random --probability 1/n` for the first n-1, the last unconditionally;
  *                        with ClientIP affinity, first the endpoint a client used last (`-m
@@ -16,7 +22,18 @@
  *          SLW-MARK-<h>  sets the SNAT mark; SLW-POST-<h> (from POSTROUTING) masquerades what
  *                        carries it
  *   filter SLW-FW-<h>    jumped to from FORWARD and OUTPUT for new connections: REJECT for
- *                        service ports without a ready endpoint, so clients are refused at once
+ *                        service ports without a ready endpoint, so clients are refused at once;
+ *                        last, ACCEPT for traffic carrying the SNAT mark (as kube-proxy's
+ *                        KUBE-FORWARD): Docker's FORWARD policy is DROP and it accepts published
+ *                        container ports only, so a nodePort connection from another host, DNATed
+ *                        to a pod, would be dropped. The mark is set in nat PREROUTING, before
+ *                        filter FORWARD, and cleared in SLW-POST (POSTROUTING), after it
+ *
+ * NodePorts answer on every address of the node except 127.0.0.0/8: the kernel does not route
+ * a packet from a loopback address off the host unless `route_localnet` is set (one DNATed to a
+ * pod would be dropped, its client left waiting), and the proxy leaves it off (kube-proxy sets
+ * it, which also exposes services bound to localhost to the node's neighbours). A connection to
+ * 127.0.0.1:NODEPORT is refused at once, as nothing listens there.
  *
  * The jumps from the built-in chains carry a comment naming the node. A sync declares every
  * owned chain (which flushes it), writes its rules, deletes owned chains no longer needed and
@@ -45,7 +62,9 @@ export interface NodeChains {
   postrouting: string;
   /** nat: set the masquerade mark. */
   mark: string;
-  /** filter: reject service ports without endpoints. */
+  /** nat: the nodePorts (from the services chain, for local addresses). */
+  nodePorts: string;
+  /** filter: reject service ports without endpoints, accept marked forwarded traffic. */
   reject: string;
 }
 
@@ -55,6 +74,7 @@ export function nodeChains(nodeName: string): NodeChains {
     services: `SLW-SVC-${h}`,
     postrouting: `SLW-POST-${h}`,
     mark: `SLW-MARK-${h}`,
+    nodePorts: `SLW-NP-${h}`,
     reject: `SLW-FW-${h}`,
   };
 }
@@ -207,7 +227,7 @@ export function renderSync(options: {
   const { nodeName, entries, saved } = options;
   const c = nodeChains(nodeName);
 
-  const natChains = [c.services, c.postrouting, c.mark];
+  const natChains = [c.services, c.postrouting, c.mark, c.nodePorts];
   const natRules: string[] = [
     `-A ${c.postrouting} -m mark ! --mark ${MASQ_MARK}/${MASQ_MARK} -j RETURN`,
     `-A ${c.postrouting} -j MARK --xor-mark ${MASQ_MARK}`,
@@ -215,6 +235,7 @@ export function renderSync(options: {
     `-A ${c.mark} -j MARK --or-mark ${MASQ_MARK}`,
   ];
   const filterRules: string[] = [];
+  const nodePortRules: string[] = [];
   for (const entry of entries) {
     const comment = `-m comment --comment ${quote(`${entry.id} ${entry.protocol}`)}`;
     const vip = `-d ${entry.clusterIP}/32 ${portMatch(entry)}`;
@@ -227,6 +248,13 @@ export function renderSync(options: {
     const svcChain = servicePortChain(nodeName, entry);
     natChains.push(svcChain);
     natRules.push(`-A ${c.services} ${comment} ${vip} -j ${svcChain}`);
+    if (entry.nodePort !== undefined) {
+      const np = `-p ${entry.protocol} -m ${entry.protocol} --dport ${entry.nodePort}`;
+      nodePortRules.push(
+        `-A ${c.nodePorts} ${comment} ${np} -j ${c.mark}`,
+        `-A ${c.nodePorts} ${comment} ${np} -j ${svcChain}`,
+      );
+    }
     const n = entry.backends.length;
     if (entry.affinitySeconds !== undefined) {
       for (const b of entry.backends) {
@@ -250,6 +278,15 @@ export function renderSync(options: {
       );
     });
   }
+  // Last: traffic to a virtual IP has met its rule by now; what is left and addressed to the
+  // node itself may be for a nodePort.
+  natRules.push(
+    `-A ${c.services} -m comment --comment ${quote('slipway service nodeports')} -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j ${c.nodePorts}`,
+    ...nodePortRules,
+  );
+  filterRules.push(
+    `-A ${c.reject} -m comment --comment ${quote('slipway service traffic, marked for SNAT')} -m mark --mark ${MASQ_MARK}/${MASQ_MARK} -j ACCEPT`,
+  );
 
   const render = (table: 'nat' | 'filter', wanted: string[], rules: string[]): string[] => {
     const keep = new Set(wanted);

@@ -111,6 +111,39 @@ describe('servicePortEntries', () => {
     ]);
   });
 
+  it('carries the nodePorts of NodePort and LoadBalancer services only', () => {
+    const ports = [
+      { name: 'http', port: 80, nodePort: 30080 },
+      { name: 'dns', port: 53, protocol: 'UDP' as const, nodePort: 30053 },
+    ];
+    const entries = servicePortEntries(
+      [
+        service('np', { type: 'NodePort', clusterIP: '172.30.0.11', ports }),
+        service('lb', {
+          type: 'LoadBalancer',
+          clusterIP: '172.30.0.12',
+          ports: [{ port: 8443, nodePort: 31443 }],
+        }),
+        // A nodePort left on a ClusterIP service (the API refuses one) is not served.
+        service('cip', { type: 'ClusterIP', clusterIP: '172.30.0.13', ports: [ports[0]!] }),
+        service('plain', { clusterIP: '172.30.0.14', ports: [ports[0]!] }),
+      ],
+      () => endpoints('any', [{ addresses: [{ ip: '172.17.0.3' }], ports: [{ port: 80 }] }]),
+    );
+    expect(entries.map((e) => [e.id, e.protocol, e.nodePort])).toEqual([
+      ['ns/cip:http', 'tcp', undefined],
+      ['ns/lb', 'tcp', 31443],
+      ['ns/np:dns', 'udp', 30053],
+      ['ns/np:http', 'tcp', 30080],
+      ['ns/plain:http', 'tcp', undefined],
+    ]);
+    expect(entries.filter((e) => 'nodePort' in e).map((e) => e.id)).toEqual([
+      'ns/lb',
+      'ns/np:dns',
+      'ns/np:http',
+    ]);
+  });
+
   it('lets an override replace the Endpoints of a service', () => {
     const entries = servicePortEntries(
       [service('dns', { clusterIP: '172.30.0.10', ports: [{ name: 'dns', port: 53 }] })],

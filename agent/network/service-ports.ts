@@ -6,13 +6,15 @@
  * `notReadyAddresses`), the Endpoints port of the same name and protocol; its number is the
  * resolved targetPort, so named targetPorts need nothing more here. Headless Services (and
  * Services without an IP yet) get no entry, nor do SCTP ports or IPv6 addresses (the proxy
- * programs IPv4 iptables only).
+ * programs IPv4 iptables only). The ports of a NodePort or LoadBalancer Service also carry their
+ * nodePort (the API server allocates one for each), which the node serves on its own addresses.
  */
 import { isIPv4 } from 'node:net';
 import type { Endpoints } from '../../src/api/kinds/endpoints.js';
 import {
   DEFAULT_AFFINITY_SECONDS,
   HEADLESS,
+  hasNodePorts,
   type Service,
   type ServicePort,
 } from '../../src/api/kinds/service.js';
@@ -32,6 +34,9 @@ export interface ServicePortEntry {
   protocol: Protocol;
   clusterIP: string;
   port: number;
+  /** The port on every node address that also reaches the backends (NodePort and
+   * LoadBalancer Services). */
+  nodePort?: number;
   /** Sorted by address then port, no duplicates; empty when nothing is ready. */
   backends: Backend[];
   /** `sessionAffinity: ClientIP`: a client keeps its endpoint for this long after its last
@@ -98,6 +103,7 @@ export function servicePortEntries(
     if (clusterIP === '' || clusterIP === HEADLESS || !isIPv4(clusterIP)) continue;
     const namespace = svc.metadata.namespace ?? '';
     const name = svc.metadata.name ?? '';
+    const nodePorts = hasNodePorts(svc.spec);
     for (const port of svc.spec.ports ?? []) {
       const protocol = protocolOf(port);
       if (!protocol) continue;
@@ -111,6 +117,7 @@ export function servicePortEntries(
         protocol,
         clusterIP,
         port: port.port,
+        ...(nodePorts && port.nodePort !== undefined ? { nodePort: port.nodePort } : {}),
         backends: [...backends].sort(compareBackends),
         ...(svc.spec.sessionAffinity === 'ClientIP'
           ? {

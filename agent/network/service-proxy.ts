@@ -2,7 +2,9 @@
  * The service proxy: kube-proxy's iptables mode for this node. It watches Services and
  * Endpoints in every namespace and keeps this node's nat and filter chains (`iptables-rules.ts`)
  * equal to them, so a Service's ClusterIP:port reaches its ready endpoints, from pods and from
- * the node itself, and a port without endpoints refuses connections at once.
+ * the node itself, and a port without endpoints refuses connections at once. The nodePorts of
+ * NodePort and LoadBalancer Services reach them too, on the node's addresses (but loopback), also
+ * from other hosts.
  *
  * Each sync reads the tables (`iptables-save`) and writes the whole set of owned chains in one
  * `iptables-restore --noflush`; changes are collected for `debounceMs` (100 ms) first, failures

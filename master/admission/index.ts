@@ -25,6 +25,12 @@ import {
   ServiceIpAllocator,
   type Cidr,
 } from './service-ip.js';
+import {
+  DEFAULT_NODE_PORT_RANGE,
+  NodePortAllocator,
+  parsePortRange,
+  type PortRange,
+} from './node-ports.js';
 import { UidRangeAllocator, type UidPool } from './uid-ranges.js';
 import { admitSelectorUnchanged } from './workload-selectors.js';
 
@@ -42,6 +48,8 @@ export function installAdmission(options: {
   pool?: UidPool;
   /** The range ClusterIPs come from; default 172.30.0.0/16. */
   serviceCidr?: Cidr;
+  /** The range NodePorts come from; default 30000-32767. */
+  nodePortRange?: PortRange;
 }): Admission {
   const { resources, projects, logger } = options;
   const allocator = new UidRangeAllocator(resources.store, options.pool);
@@ -64,12 +72,26 @@ export function installAdmission(options: {
     resources.store,
     options.serviceCidr ?? (parseCidr(DEFAULT_SERVICE_CIDR) as Cidr),
   );
+  const nodePorts = new NodePortAllocator(
+    resources.store,
+    options.nodePortRange ?? (parsePortRange(DEFAULT_NODE_PORT_RANGE) as PortRange),
+  );
   resources.registerHooks(serviceKind, {
-    admitCreate: (svc) => serviceIps.admitCreate(svc as Service),
+    admitCreate: async (svc) => [
+      ...(await serviceIps.admitCreate(svc as Service)),
+      ...(await nodePorts.admitCreate(svc as Service)),
+    ],
     admitUpdate: (current, next) => admitServiceUpdate(current as Service, next as Service),
-    deleteOps: (svc) => serviceIps.releaseOps(svc),
+    updateOps: (current, next) => nodePorts.admitUpdate(current as Service, next as Service),
+    deleteOps: async (svc) => [
+      ...(await serviceIps.releaseOps(svc)),
+      ...(await nodePorts.releaseOps(svc)),
+    ],
   });
-  projects.onDelete((name) => serviceIps.releaseNamespaceOps(name));
+  projects.onDelete(async (name) => [
+    ...(await serviceIps.releaseNamespaceOps(name)),
+    ...(await nodePorts.releaseNamespaceOps(name)),
+  ]);
 
   resources.registerHooks(replicaSetKind, { admitUpdate: admitSelectorUnchanged('ReplicaSet') });
   resources.registerHooks(deploymentKind, { admitUpdate: admitSelectorUnchanged('Deployment') });

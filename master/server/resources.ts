@@ -72,6 +72,12 @@ export interface KindHooks {
   /** Admission of a client update or patch (not /status, not server-internal writes): may
    * change the validated `next` or refuse it. */
   admitUpdate?: (current: ApiObject, next: ApiObject, ctx: RequestContext) => void;
+  /**
+   * After admitUpdate, for any write but /status: may change `next` and return store ops to
+   * commit in the same transaction as the update (reservations taken or given up). When one
+   * of those ops fails (someone took the reservation first) the update runs again.
+   */
+  updateOps?: (current: ApiObject, next: ApiObject) => Promise<TxnOp[]>;
   /** Replaces the generic delete (projects delete their contents). */
   delete?: (name: string, options: DeleteOptions) => Promise<ApiObject>;
   /** Store ops to commit in the same transaction as the object's final deletion (freeing a
@@ -500,15 +506,38 @@ export class ResourceStore {
         );
       }
       const next = this.prepareUpdate(def, current, candidate, subresource, request);
+      const hook = subresource === 'status' ? undefined : this.hooks.get(def)?.updateOps;
+      const extra = hook ? await hook(current, next) : [];
+      const generation = current.metadata.generation ?? 1;
+      if (subresource !== 'status') {
+        next.metadata.generation = jsonEqual(specOf(next), specOf(current))
+          ? generation
+          : generation + 1;
+      }
       if (jsonEqual(withoutResourceVersion(next), withoutResourceVersion(current))) return current;
       try {
-        return this.decode(await this.store.update(key, this.encode(next), kv.modRevision));
+        const value = this.encode(next);
+        if (extra.length === 0) {
+          return this.decode(await this.store.update(key, value, kv.modRevision));
+        }
+        const revision = await this.store.txn([
+          { op: 'update', key, value, expectedModRevision: kv.modRevision },
+          ...extra,
+        ]);
+        return this.decode({
+          key,
+          value,
+          createRevision: kv.createRevision,
+          modRevision: revision - extra.length,
+        });
       } catch (err) {
-        // Someone wrote in between: read again. A client precondition is checked again on the
-        // fresh read, so a stale resourceVersion still ends in 409.
-        const retry =
-          attempt < UPDATE_RETRIES && err instanceof StoreError && err.code === 'Conflict';
-        if (!retry) throw toApiError(err, ctx);
+        // Someone wrote in between (the object, or a reservation the update takes or gives
+        // up): read again. A client precondition is checked again on the fresh read, so a
+        // stale resourceVersion still ends in 409.
+        const raced =
+          err instanceof StoreError &&
+          (err.code === 'Conflict' || (err.code === 'KeyExists' && err.key !== key));
+        if (!(attempt < UPDATE_RETRIES && raced)) throw toApiError(err, ctx);
       }
     }
   }
@@ -570,10 +599,6 @@ export class ResourceStore {
       else next.status = current.status;
     }
     if (subresource === undefined) this.hooks.get(def)?.admitUpdate?.(current, next, ctx);
-    const generation = stored.generation ?? 1;
-    next.metadata.generation = jsonEqual(specOf(next), specOf(current))
-      ? generation
-      : generation + 1;
     return next;
   }
 

@@ -3,6 +3,7 @@ import {
   configMapKind,
   nodeKind,
   secretKind,
+  serviceKind,
   type ApiObject,
   type Event,
   type Node,
@@ -97,6 +98,62 @@ describe('describeObject', () => {
       now,
     );
     expect(text).toContain('Spec:\n  replicas: 2\nPhase:  Up\n');
+  });
+});
+
+describe('describe svc', () => {
+  it('prints type, IP, each port with its node port and endpoints, as kubectl does', () => {
+    const text = describeObject(
+      serviceKind,
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web', namespace: 'p' },
+        spec: {
+          type: 'NodePort',
+          selector: { app: 'web', tier: 'fe' },
+          clusterIP: '172.30.0.5',
+          ports: [
+            { name: 'http', port: 80, targetPort: 8080, protocol: 'TCP', nodePort: 30080 },
+            { name: 'dns', port: 53, targetPort: 53, protocol: 'UDP', nodePort: 30053 },
+          ],
+          sessionAffinity: 'None',
+          externalTrafficPolicy: 'Cluster',
+        },
+      },
+      now,
+      {
+        endpoints: {
+          apiVersion: 'v1',
+          kind: 'Endpoints',
+          metadata: { name: 'web', namespace: 'p' },
+          subsets: [
+            {
+              addresses: [{ ip: '172.17.0.3' }, { ip: '172.17.0.4' }],
+              notReadyAddresses: [{ ip: '172.17.0.9' }],
+              ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+            },
+          ],
+        },
+      },
+    );
+    expect(text).toContain(
+      [
+        'Selector:                 app=web,tier=fe',
+        'Type:                     NodePort',
+        'IP:                       172.30.0.5',
+        'Port:                     http  80/TCP',
+        'TargetPort:               8080/TCP',
+        'NodePort:                 http  30080/TCP',
+        'Endpoints:                172.17.0.3:8080,172.17.0.4:8080',
+        'Port:                     dns  53/UDP',
+        'TargetPort:               53/UDP',
+        'NodePort:                 dns  30053/UDP',
+        'Endpoints:                <none>',
+        'Session Affinity:         None',
+        'External Traffic Policy:  Cluster',
+      ].join('\n'),
+    );
   });
 });
 

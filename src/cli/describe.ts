@@ -22,16 +22,22 @@ import type { Deployment } from '../api/kinds/deployment.js';
 import type { DeploymentConfig } from '../api/kinds/deployment-config.js';
 import type { ReplicaSet } from '../api/kinds/replica-set.js';
 import type { ReplicationController } from '../api/kinds/replication-controller.js';
+import type { Endpoints } from '../api/kinds/endpoints.js';
+import type { Service, ServicePort } from '../api/kinds/service.js';
 import { formatTable } from './table.js';
 import { DescribeWriter } from './describe-writer.js';
 
 export { DescribeWriter };
 
-function mapLines(map: Record<string, string> | undefined, skip: readonly string[] = []): string {
+function mapLines(
+  map: Record<string, string> | undefined,
+  skip: readonly string[] = [],
+  separator = '\n',
+): string {
   const entries = Object.entries(map ?? {})
     .filter(([k]) => !skip.includes(k))
     .sort(([a], [b]) => a.localeCompare(b));
-  return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join('\n') : '<none>';
+  return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(separator) : '<none>';
 }
 
 function timestamp(value: string | undefined, now: Date): string {
@@ -169,6 +175,8 @@ export interface Related {
   replicationControllers?: readonly ReplicationController[] | undefined;
   /** A Deployment's ReplicaSets. */
   replicaSets?: readonly ReplicaSet[] | undefined;
+  /** A Service's Endpoints (undefined: none, or not readable). */
+  endpoints?: Endpoints | undefined;
 }
 
 type Amounts = Record<string, number>;
@@ -370,6 +378,41 @@ function describeProject(w: DescribeWriter, project: ApiObject): void {
   w.kv(0, 'Status', (project.status as { phase?: string } | undefined)?.phase ?? 'Active');
 }
 
+/** `ip:port` of the ready addresses serving one Service port, as kubectl lists them. */
+function endpointsOf(endpoints: Endpoints | undefined, port: ServicePort): string {
+  const out: string[] = [];
+  for (const subset of endpoints?.subsets ?? []) {
+    const match = (subset.ports ?? []).find(
+      (p) =>
+        (p.name ?? '') === (port.name ?? '') && (p.protocol ?? 'TCP') === (port.protocol ?? 'TCP'),
+    );
+    if (!match) continue;
+    for (const a of subset.addresses ?? []) out.push(`${a.ip}:${match.port}`);
+  }
+  if (out.length === 0) return '<none>';
+  return out.length > 3
+    ? `${out.slice(0, 3).join(',')} + ${out.length - 3} more...`
+    : out.join(',');
+}
+
+function describeService(w: DescribeWriter, svc: Service, related: Related): void {
+  const spec = svc.spec;
+  w.kv(0, 'Selector', mapLines(spec.selector, [], ','));
+  w.kv(0, 'Type', spec.type ?? 'ClusterIP');
+  w.kv(0, 'IP', spec.clusterIP || '<none>');
+  if (spec.type === 'LoadBalancer') w.kv(0, 'LoadBalancer Ingress', '<pending>');
+  for (const port of spec.ports ?? []) {
+    const name = port.name || '<unset>';
+    const protocol = port.protocol ?? 'TCP';
+    w.kv(0, 'Port', `${name}  ${port.port}/${protocol}`);
+    w.kv(0, 'TargetPort', `${port.targetPort ?? port.port}/${protocol}`);
+    if (port.nodePort !== undefined) w.kv(0, 'NodePort', `${name}  ${port.nodePort}/${protocol}`);
+    w.kv(0, 'Endpoints', endpointsOf(related.endpoints, port));
+  }
+  w.kv(0, 'Session Affinity', spec.sessionAffinity ?? 'None');
+  if (spec.externalTrafficPolicy) w.kv(0, 'External Traffic Policy', spec.externalTrafficPolicy);
+}
+
 function describeGeneric(w: DescribeWriter, obj: ApiObject): void {
   for (const [key, value] of Object.entries(obj)) {
     if (key === 'apiVersion' || key === 'kind' || key === 'metadata') continue;
@@ -444,6 +487,9 @@ export function describeObject(
       break;
     case 'Deployment':
       describeDeployment(w, obj as Deployment, related);
+      break;
+    case 'Service':
+      describeService(w, obj as Service, related);
       break;
     default:
       describeGeneric(w, obj);

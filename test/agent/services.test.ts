@@ -2,10 +2,14 @@
 // server, with pods on the real engine. Every run uses a service range of its own
 // (10.<100-250>.<0-255>.0/24) so concurrent runs on this host do not share virtual IPs, and sends
 // traffic to a virtual IP only once this node's rules for it are in place (without them the
-// packets would leave the host). The run's rules are removed at the end.
+// packets would leave the host). The run's rules are removed at the end. A NodePort is reached
+// from the node and from a client "on another host": a network namespace of the run's own, wired
+// to the host by a veth pair, removed at the end.
+import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import { promisify } from 'node:util';
 import dnsPacket, { type DecodedPacket, type RecordType } from 'dns-packet';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostIptables } from '../../agent/network/iptables.js';
@@ -47,6 +51,114 @@ useClusterWithAgent(docker, (c) => (cluster = c), {
 afterAll(async () => {
   await removeServiceRules(otherNode);
 });
+
+const execFileAsync = promisify(execFile);
+
+async function run(cmd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(cmd, args, { timeout: 60_000 });
+    return stdout;
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr ?? '';
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${stderr.trim() || (err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * A LAN client of the node: a network namespace and a veth pair named after this process, on a
+ * /30 of 10.130.252.0/22 (test/support/engine.ts takes its /30s from 10.130.100-249.X).
+ */
+const outside = {
+  netns: `slipway-np${process.pid}`,
+  hostIf: `snp${process.pid}h`,
+  nsIf: `snp${process.pid}n`,
+  hostAddress: '',
+};
+
+afterAll(async () => {
+  // Deleting the namespace deletes its end of the pair, and so the pair.
+  await run('ip', ['link', 'del', outside.hostIf]).catch(() => undefined);
+  await run('ip', ['netns', 'del', outside.netns]).catch(() => undefined);
+});
+
+/** Creates the namespace, wired to the host; sets `outside.hostAddress`. */
+async function createOutside(): Promise<void> {
+  const used = [
+    ...(await run('ip', ['-4', '-o', 'addr', 'show'])).matchAll(/\b10\.130\.(\d+)\.(\d+)/g),
+    ...(await run('ip', ['-4', 'route', 'show'])).matchAll(/\b10\.130\.(\d+)\.(\d+)/g),
+  ].map((m) => `${m[1]}.${Math.floor(Number(m[2]) / 4)}`);
+  let net: { c: number; d: number } | undefined;
+  for (let i = 0; i < 50 && !net; i++) {
+    const c = 252 + Math.floor(Math.random() * 4);
+    const d = 4 * Math.floor(Math.random() * 64);
+    if (!used.includes(`${c}.${d / 4}`)) net = { c, d };
+  }
+  if (!net) throw new Error('no free /30 in 10.130.252.0/22');
+  outside.hostAddress = `10.130.${net.c}.${net.d + 1}`;
+  const clientAddress = `10.130.${net.c}.${net.d + 2}`;
+  const inNs = (args: string[]): Promise<string> =>
+    run('nsenter', [`--net=/var/run/netns/${outside.netns}`, ...args]);
+  await run('ip', ['netns', 'add', outside.netns]);
+  await run('ip', ['link', 'add', outside.hostIf, 'type', 'veth', 'peer', 'name', outside.nsIf]);
+  await run('ip', ['link', 'set', outside.nsIf, 'netns', outside.netns]);
+  await run('ip', ['addr', 'add', `${outside.hostAddress}/30`, 'dev', outside.hostIf]);
+  await run('ip', ['link', 'set', outside.hostIf, 'up']);
+  await inNs(['ip', 'addr', 'add', `${clientAddress}/30`, 'dev', outside.nsIf]);
+  await inNs(['ip', 'link', 'set', outside.nsIf, 'up']);
+  await inNs(['ip', 'link', 'set', 'lo', 'up']);
+}
+
+/** Up to `count` HTTP GETs from the namespace, each on a new connection: the bodies, until the
+ * first request that gets nothing ("FAIL ...", the last). */
+async function outsideGets(host: string, port: number, count: number): Promise<string[]> {
+  const script = `
+    const http = require('node:http');
+    const get = () => new Promise((resolve) => {
+      const req = http.get({ host: ${JSON.stringify(host)}, port: ${port}, path: '/', timeout: 5000, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve(body.trim()));
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', (err) => resolve('FAIL ' + (err.code ?? err.message)));
+    });
+    (async () => {
+      for (let i = 0; i < ${count}; i++) {
+        const body = await get();
+        console.log(body);
+        if (body.startsWith('FAIL')) break;
+      }
+    })();
+  `;
+  const out = await run('nsenter', [
+    `--net=/var/run/netns/${outside.netns}`,
+    process.execPath,
+    '-e',
+    script,
+  ]);
+  return out.trim().split('\n');
+}
+
+/** A port of the upper nodePort range that no rule on this host names and nothing listens on. */
+async function freeNodePort(): Promise<number> {
+  const rules = await iptablesSave();
+  const listening = new Set<number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[3] === '0A') listening.add(parseInt(fields[1]?.split(':').at(-1) ?? '', 16));
+    }
+  }
+  for (let i = 0; i < 100; i++) {
+    const port = 32000 + Math.floor(Math.random() * 768);
+    if (!listening.has(port) && !rules.includes(`--dport ${port} `)) return port;
+  }
+  throw new Error('no free nodePort in 32000-32767');
+}
 
 const ns = (): string => cluster.namespace;
 
@@ -313,6 +425,44 @@ describe('services and DNS on the node', () => {
       `for i in 1 2 3 4 5; do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${only.spec.clusterIP} 80 | tail -n1; done`,
     );
     expect(r.stdout.trim().split('\n')).toEqual(['web-a', 'web-a', 'web-a', 'web-a', 'web-a']);
+  });
+
+  it('serves a NodePort on the node addresses but loopback, also to a client of another host', async () => {
+    const nodePort = await freeNodePort();
+    const np = await cluster.admin.create<Service>(
+      serviceKind,
+      service('web-np', {
+        type: 'NodePort',
+        selector: { app: 'web' },
+        ports: [{ name: 'http', port: 80, targetPort: 'http', nodePort }],
+      }),
+      { namespace: ns() },
+    );
+    expect(np.spec.ports?.[0]?.nodePort).toBe(nodePort);
+    // The pods' hostIP: the node's address on the Docker bridge (its InternalIP).
+    const hostIP = (await waitForPod(cluster, 'web-a', (p) => !!p.status?.hostIP)).status!.hostIP!;
+    await rulesWhere(
+      (r) =>
+        r.includes(`-d ${np.spec.clusterIP}/32`) &&
+        r.includes(`--dport ${nodePort} -j SLW-MARK-`) &&
+        r.includes(`--dport ${nodePort} -j SLW-S-`),
+      'rules for the nodePort',
+    );
+
+    // From the node itself, to its bridge address.
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) seen.add(await httpGet(hostIP, nodePort));
+    expect([...seen].sort()).toEqual(['web-a', 'web-b']);
+
+    // From another host: DNAT in PREROUTING, then forwarded to the bridge past Docker's DROP.
+    await createOutside();
+    const answers = await outsideGets(outside.hostAddress, nodePort, 20);
+    expect(new Set(answers)).toEqual(new Set(['web-a', 'web-b']));
+    expect(answers).toHaveLength(20);
+
+    // Not on loopback (no route_localnet): nothing listens there.
+    const err = await httpGet('127.0.0.1', nodePort).catch((e: unknown) => e as Error);
+    expect((err as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
   });
 
   it('resolves a headless service to the ready pod IPs', async () => {

@@ -239,6 +239,30 @@ describe('slipway expose pod, dc and deployment', () => {
     const http = await admin.get<Service>(serviceKind, 'frontend-http', { namespace: ns });
     expect(http.spec.ports).toEqual([{ protocol: 'TCP', port: 80, targetPort: 8080 }]);
 
+    // --type NodePort: the master gives the port a node port from its range.
+    await ok([
+      'expose',
+      'dc/frontend',
+      '--name',
+      'frontend-np',
+      '--port',
+      '80',
+      '--type',
+      'nodeport',
+    ]);
+    const np = await admin.get<Service>(serviceKind, 'frontend-np', { namespace: ns });
+    expect(np.spec.type).toBe('NodePort');
+    expect(np.spec.ports?.[0]?.nodePort).toBeGreaterThanOrEqual(30000);
+    expect(np.spec.ports?.[0]?.nodePort).toBeLessThanOrEqual(32767);
+    expect((await ok(['get', 'svc', 'frontend-np'])).split('\n')[1]).toMatch(
+      new RegExp(
+        `^frontend-np +NodePort +172\\.30\\.\\S+ +<none> +80:${np.spec.ports?.[0]?.nodePort}/TCP `,
+      ),
+    );
+    expect(await fails(['expose', 'dc/frontend', '--name', 'x', '--type', 'External'])).toContain(
+      '--type "External": must be ClusterIP, NodePort, LoadBalancer',
+    );
+
     await apply(DEPLOYMENT);
     expect(await ok(['expose', 'deployment', 'api', '-o', 'name'])).toBe('service/api\n');
     const api = await admin.get<Service>(serviceKind, 'api', { namespace: ns });

@@ -1,4 +1,4 @@
-// ClusterIP allocation and the endpoints controller inside a real master, over HTTP, with pods
+// ClusterIP and NodePort allocation and the endpoints controller inside a real master, over HTTP, with pods
 // on a simulated node whose status the test posts as an agent would.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError, endpointsKind, podKind, serviceKind, type Pod } from '../../src/api/index.js';
@@ -10,9 +10,11 @@ let c: Cluster;
 const NS = 'apps';
 /** 16 addresses: .0 network, .1 reserved, .15 broadcast, so 13 to allocate. */
 const CIDR = '10.96.0.0/28';
+/** Six node ports. */
+const NODE_PORTS = '30100-30105';
 
 beforeEach(async () => {
-  c = await startCluster({ serviceCidr: CIDR });
+  c = await startCluster({ serviceCidr: CIDR, serviceNodePortRange: NODE_PORTS });
   await c.admin.createProjectRequest({ name: NS });
 });
 
@@ -86,6 +88,64 @@ describe('ClusterIP allocation', () => {
     expect(out.message).toContain(
       'spec.clusterIP: Invalid value: "10.97.0.5": failed to allocate IP 10.97.0.5: provided IP is not in the valid range. The range of valid IPs is 10.96.0.0/28',
     );
+  });
+});
+
+describe('NodePort allocation', () => {
+  it('gives concurrent Services distinct node ports, keeps them on update and frees them', async () => {
+    const made = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => createService(`np${i}`, { type: 'NodePort' })),
+    );
+    const ports = made.map((s) => s.spec.ports?.[0]?.nodePort ?? 0);
+    expect(new Set(ports).size).toBe(6);
+    expect(Math.min(...ports)).toBe(30100);
+    expect(Math.max(...ports)).toBe(30105);
+    const full = await failure(createService('one-too-many', { type: 'LoadBalancer' }));
+    expect(full.code).toBe(500);
+    expect(full.message).toContain('failed to allocate a nodePort: range 30100-30105 is full');
+
+    // A merge patch that replaces the ports without nodePort keeps the one the port had.
+    const patched = await c.admin.patch<Service>(
+      serviceKind,
+      'np0',
+      { spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
+      { namespace: NS },
+    );
+    expect(patched.spec.ports?.[0]?.nodePort).toBe(ports[0]);
+
+    // Back to ClusterIP frees it (in the same write), so another Service may take it.
+    const plain = await c.admin.patch<Service>(
+      serviceKind,
+      'np0',
+      { spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
+      { namespace: NS },
+    );
+    expect(plain.spec.ports?.[0]?.nodePort).toBeUndefined();
+    const taker = await createService('taker', {
+      type: 'NodePort',
+      ports: [{ name: 'http', port: 80, nodePort: ports[0] }],
+    });
+    expect(taker.spec.ports?.[0]?.nodePort).toBe(ports[0]);
+
+    const taken = await failure(
+      c.admin.patch(
+        serviceKind,
+        'np1',
+        { spec: { ports: [{ name: 'http', port: 80, nodePort: ports[0] }] } },
+        {
+          namespace: NS,
+        },
+      ),
+    );
+    expect(taken.code).toBe(422);
+    expect(taken.message).toContain(
+      `spec.ports[0].nodePort: Invalid value: ${ports[0]}: provided port is already allocated`,
+    );
+
+    await c.admin.delete(serviceKind, 'np1', { namespace: NS });
+    expect(
+      (await createService('after-delete', { type: 'NodePort' })).spec.ports?.[0]?.nodePort,
+    ).toBe(ports[1]);
   });
 });
 

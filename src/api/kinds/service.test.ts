@@ -65,9 +65,60 @@ describe('Service validation', () => {
     expect(causes(service({ clusterIP: '300.1.1.1', ports: [{ port: 80 }] }))).toEqual([
       `spec.clusterIP: Invalid value: "300.1.1.1": must be empty, 'None', or a valid IP address`,
     ]);
-    expect(causes(service({ type: 'NodePort', ports: [{ port: 80 }] }))[0]).toMatch(
-      /^spec\.type: Unsupported value: "NodePort"/,
+    expect(causes(service({ type: 'ExternalName', ports: [{ port: 80 }] }))[0]).toMatch(
+      /^spec\.type: Unsupported value: "ExternalName"/,
     );
+  });
+
+  it('takes NodePort and LoadBalancer Services and checks their node ports', () => {
+    const svc = validateObject(
+      serviceKind,
+      service({ type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] }),
+    ) as Service;
+    expect(svc.spec.externalTrafficPolicy).toBe('Cluster');
+    expect(
+      causes(
+        service({
+          type: 'LoadBalancer',
+          ports: [
+            { name: 'a', port: 53, protocol: 'UDP', nodePort: 30053 },
+            { name: 'b', port: 53, protocol: 'TCP', nodePort: 30053 },
+          ],
+        }),
+      ),
+    ).toEqual([]);
+    expect(
+      causes(
+        service({
+          type: 'NodePort',
+          clusterIP: 'None',
+          ports: [
+            { name: 'a', port: 80, nodePort: 30080 },
+            { name: 'b', port: 81, nodePort: 30080 },
+            { name: 'c', port: 82, nodePort: 70000 },
+          ],
+        }),
+      ),
+    ).toEqual([
+      `spec.clusterIP: Invalid value: "None": may not be set to 'None' for NodePort services`,
+      'spec.ports[1].nodePort: Duplicate value: 30080',
+      'spec.ports[2].nodePort: Invalid value: 70000: must be between 1 and 65535, inclusive',
+    ]);
+    expect(causes(service({ ports: [{ port: 80, nodePort: 30080 }] }))).toEqual([
+      "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'",
+    ]);
+    // Only the Cluster policy is served: a node sends on to pods of any node.
+    expect(
+      causes(service({ type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ port: 80 }] })),
+    ).toEqual([
+      'spec.externalTrafficPolicy: Unsupported value: "Local": supported values: "Cluster"',
+    ]);
+    // Where nodes do not serve the Service, the policy goes.
+    const plain = validateObject(
+      serviceKind,
+      service({ externalTrafficPolicy: 'Cluster', ports: [{ port: 80 }] }),
+    ) as Service;
+    expect(plain.spec.externalTrafficPolicy).toBeUndefined();
   });
 
   it('prints the columns kubectl prints', () => {
@@ -85,5 +136,19 @@ describe('Service validation', () => {
     ]);
     const row = serviceKind.columns.map((c) => c.value(svc, new Date()));
     expect(row).toEqual(['ClusterIP', '172.30.0.10', '<none>', '8080/TCP', '<unknown>', 'app=web']);
+    const lb = validateObject(
+      serviceKind,
+      service({
+        type: 'LoadBalancer',
+        clusterIP: '172.30.0.11',
+        ports: [{ port: 80, nodePort: 31000 }],
+      }),
+    ) as Service;
+    expect(serviceKind.columns.slice(0, 4).map((c) => c.value(lb, new Date()))).toEqual([
+      'LoadBalancer',
+      '172.30.0.11',
+      '<pending>',
+      '80:31000/TCP',
+    ]);
   });
 });

@@ -37,8 +37,13 @@ const servicePortSchema = z.looseObject({
 });
 export type ServicePort = z.infer<typeof servicePortSchema>;
 
+/** Service types served here; LoadBalancer behaves as NodePort (no load balancer provider, the
+ * external IP stays pending, as on a Kubernetes cluster without one). */
+export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer'] as const;
+
 const serviceSpecSchema = z.looseObject({
-  type: z.enum(['ClusterIP']).optional(),
+  type: z.enum(SERVICE_TYPES).optional(),
+  externalTrafficPolicy: z.enum(['Cluster']).optional(),
   clusterIP: z.string().optional(),
   clusterIPs: z.array(z.string()).optional(),
   ports: z.array(servicePortSchema).optional(),
@@ -67,6 +72,11 @@ export interface Service extends ApiObject {
 /** `clusterIP: None`: no virtual IP, DNS names the pods directly. */
 export const HEADLESS = 'None';
 
+/** NodePort and LoadBalancer Services: each port is also served on every node at its nodePort. */
+export function hasNodePorts(spec: { type?: string | undefined }): boolean {
+  return spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+}
+
 function validateService(svc: Service): StatusCause[] {
   const causes: StatusCause[] = [];
   const spec = svc.spec;
@@ -81,8 +91,16 @@ function validateService(svc: Service): StatusCause[] {
   if (ports.length === 0 && !headless) {
     causes.push({ field: 'spec.ports', message: 'Required value' });
   }
+  const nodePorts = hasNodePorts(spec);
+  if (nodePorts && headless) {
+    causes.push({
+      field: 'spec.clusterIP',
+      message: `Invalid value: "None": may not be set to 'None' for ${spec.type} services`,
+    });
+  }
   const names = new Set<string>();
   const keys = new Set<string>();
+  const nodePortKeys = new Set<string>();
   ports.forEach((p, i) => {
     const field = `spec.ports[${i}]`;
     if (ports.length > 1 && !p.name) {
@@ -103,6 +121,26 @@ function validateService(svc: Service): StatusCause[] {
       });
     }
     keys.add(key);
+    if (p.nodePort !== undefined) {
+      const np = `${p.nodePort}/${p.protocol ?? 'TCP'}`;
+      if (!nodePorts) {
+        causes.push({
+          field: `${field}.nodePort`,
+          message: `Forbidden: may not be used when \`type\` is '${spec.type ?? 'ClusterIP'}'`,
+        });
+      } else if (p.nodePort < 1 || p.nodePort > 65535) {
+        causes.push({
+          field: `${field}.nodePort`,
+          message: `Invalid value: ${p.nodePort}: must be between 1 and 65535, inclusive`,
+        });
+      } else if (nodePortKeys.has(np)) {
+        causes.push({
+          field: `${field}.nodePort`,
+          message: `Duplicate value: ${p.nodePort}`,
+        });
+      }
+      nodePortKeys.add(np);
+    }
     const target = p.targetPort;
     if (typeof target === 'number' && (target < 1 || target > 65535)) {
       causes.push({
@@ -117,14 +155,20 @@ function validateService(svc: Service): StatusCause[] {
   return causes;
 }
 
-/** Kubernetes' defaults: type ClusterIP, protocol TCP, targetPort = port, affinity None. */
+/** Kubernetes' defaults: type ClusterIP, protocol TCP, targetPort = port, affinity None,
+ * externalTrafficPolicy Cluster where nodes serve the Service. */
 function normalizeService(svc: Service): Service {
+  // The policy only means something where nodes serve the Service (Kubernetes drops it too).
+  const { externalTrafficPolicy: _policy, ...spec } = svc.spec;
   return {
     ...svc,
     spec: {
-      ...svc.spec,
+      ...spec,
       type: svc.spec.type ?? 'ClusterIP',
       sessionAffinity: svc.spec.sessionAffinity ?? 'None',
+      ...(hasNodePorts(svc.spec)
+        ? { externalTrafficPolicy: svc.spec.externalTrafficPolicy ?? 'Cluster' }
+        : {}),
       ...(svc.spec.ports
         ? {
             ports: svc.spec.ports.map((p) => ({
@@ -174,7 +218,10 @@ export const serviceKind = defineKind<Service>({
   columns: [
     { header: 'TYPE', value: (s) => s.spec.type ?? 'ClusterIP' },
     { header: 'CLUSTER-IP', value: (s) => s.spec.clusterIP || '<none>' },
-    { header: 'EXTERNAL-IP', value: () => '<none>' },
+    {
+      header: 'EXTERNAL-IP',
+      value: (s) => (s.spec.type === 'LoadBalancer' ? '<pending>' : '<none>'),
+    },
     { header: 'PORT(S)', value: servicePorts },
     { header: 'AGE', value: (s, now) => age(s.metadata.creationTimestamp, now) },
     { header: 'SELECTOR', value: selector, wide: true },

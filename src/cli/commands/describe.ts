@@ -8,7 +8,8 @@ import { CliError } from '../errors.js';
 import { parseTargets } from '../resources.js';
 import { checkSelection, fetchTargets } from './get.js';
 import type { AnyKindDefinition } from '../../api/index.js';
-import { buildKind } from '../../api/kinds/index.js';
+import { buildKind, endpointsKind } from '../../api/kinds/index.js';
+import type { Endpoints } from '../../api/kinds/endpoints.js';
 import type { Build } from '../../api/kinds/build.js';
 
 /** The events about an object: by involvedObject name, kind and namespace. Problems reading
@@ -58,6 +59,16 @@ async function relatedTo(
   }
   if (def.kind === 'DeploymentConfig' || def.kind === 'Deployment') {
     return deploymentRelated(client, obj);
+  }
+  if (def.kind === 'Service') {
+    try {
+      const endpoints = await client.get<Endpoints>(endpointsKind, obj.metadata.name ?? '', {
+        namespace: obj.metadata.namespace,
+      });
+      return { endpoints };
+    } catch {
+      return {};
+    }
   }
   if (def.kind !== 'Node') return {};
   try {

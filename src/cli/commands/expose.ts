@@ -21,6 +21,7 @@ interface ExposeOptions {
   targetPort?: string;
   protocol?: string;
   selector?: string;
+  type?: string;
   wildcardPolicy?: string;
   labels: string[];
   output?: string;
@@ -54,6 +55,7 @@ export function registerExposeCommand(program: Command, ctx: CliContext): void {
     .option('--target-port <port>', 'service: the container port (name or number) to send to')
     .option('--protocol <protocol>', 'service: TCP (default), UDP or SCTP')
     .option('--selector <k=v>', "service: the pods to select (default: the workload's selector)")
+    .option('--type <type>', 'service: ClusterIP (default), NodePort or LoadBalancer')
     .option('--wildcard-policy <policy>', 'route: None (default) or Subdomain')
     .option(
       '-l, --labels <k=v>',
@@ -88,6 +90,7 @@ export function registerExposeCommand(program: Command, ctx: CliContext): void {
           ['--target-port', opts.targetPort],
           ['--protocol', opts.protocol],
           ['--selector', opts.selector],
+          ['--type', opts.type],
         ] as const) {
           if (value !== undefined)
             throw new CliError(
@@ -116,6 +119,7 @@ export function registerExposeCommand(program: Command, ctx: CliContext): void {
           port: opts.port,
           targetPort: opts.targetPort,
           protocol: opts.protocol,
+          type: opts.type,
           selector: opts.selector ? parseLabelPairs([opts.selector]) : undefined,
           labels,
         });

@@ -113,6 +113,12 @@ describe('serviceForWorkload', () => {
     expect(svc.metadata).toEqual({ name: 'fe', labels: { a: 'b' } });
     expect(svc.spec.ports).toEqual([{ protocol: 'TCP', port: 80, targetPort: 'http' }]);
     expect(() => serviceForWorkload(dc, { port: 'http' })).toThrow('must be a port number');
+    expect(serviceForWorkload(dc, { port: '80', type: 'loadbalancer' }).spec.type).toBe(
+      'LoadBalancer',
+    );
+    expect(() => serviceForWorkload(dc, { type: 'ExternalName' })).toThrow(
+      '--type "ExternalName": must be ClusterIP, NodePort, LoadBalancer',
+    );
   });
 
   it('reads selectors of pods, deployments (matchLabels) and template labels', () => {

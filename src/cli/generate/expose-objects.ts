@@ -6,6 +6,7 @@
  */
 import type { ApiObject, Route, Service } from '../../api/index.js';
 import { CliError } from '../errors.js';
+import { SERVICE_TYPES, type ServiceSpec } from '../../api/kinds/service.js';
 
 /** Kinds exposed as a Service; a Service itself is exposed as a Route. */
 export const WORKLOAD_KINDS: ReadonlySet<string> = new Set([
@@ -149,10 +150,19 @@ export interface ServiceOptions {
   /** `--target-port`: the container port (name or number) every service port sends to. */
   targetPort?: string | undefined;
   protocol?: string | undefined;
+  /** `--type`: ClusterIP (default), NodePort or LoadBalancer. */
+  type?: string | undefined;
   /** `--selector k=v,...`, instead of the object's own. */
   selector?: Record<string, string> | undefined;
   /** `-l`; by default the exposed object's labels. */
   labels?: Record<string, string> | undefined;
+}
+
+/** `--type` in any case (`nodeport`, `NodePort`) as the API spells it. */
+function serviceType(value: string): ServiceSpec['type'] {
+  const found = SERVICE_TYPES.find((t) => t.toLowerCase() === value.toLowerCase());
+  if (!found) throw new CliError(`--type "${value}": must be ${SERVICE_TYPES.join(', ')}`);
+  return found;
 }
 
 /**
@@ -179,6 +189,7 @@ export function serviceForWorkload(obj: ApiObject, options: ServiceOptions = {})
       `couldn't find port via --port flag or introspection: ${obj.kind.toLowerCase()} "${objName}" declares no container ports`,
     );
   }
+  const type = options.type === undefined ? undefined : serviceType(options.type);
   const labels = options.labels ?? obj.metadata.labels;
   return {
     apiVersion: 'v1',
@@ -188,6 +199,7 @@ export function serviceForWorkload(obj: ApiObject, options: ServiceOptions = {})
       ...(labels && Object.keys(labels).length > 0 ? { labels: { ...labels } } : {}),
     },
     spec: {
+      ...(type ? { type } : {}),
       selector,
       ports: ports.map((p, i) => ({
         ...(ports.length > 1 ? { name: `port-${i + 1}` } : {}),
