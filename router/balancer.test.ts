@@ -23,6 +23,7 @@ function backend(targets: Target[], balance: Balance = 'roundrobin'): Backend {
     timeoutMs: undefined,
     tunnelTimeoutMs: undefined,
     tls: undefined,
+    passthrough: false,
     signature: '',
   };
 }

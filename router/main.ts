@@ -3,13 +3,14 @@
  * listens, and keeps the table in step with the master through the API.
  */
 import { readFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import type { Server as TcpServer } from 'node:net';
 import { ApiClient } from '../src/client/index.js';
 import type { Logger } from '../src/util/logger.js';
 import { Balancer } from './balancer.js';
 import type { Listen, RouterConfig } from './config.js';
 import { RouterMetrics } from './metrics.js';
 import { RequestHandler } from './proxy/request-handler.js';
+import { PassthroughRouter } from './proxy/passthrough.js';
 import { createHttpListener, createHttpsListener, type ListeningServer } from './proxy/servers.js';
 import { Upstreams } from './proxy/upstream.js';
 import { buildRouteTable, RouteTable, type TableInput, type TableOptions } from './route-table.js';
@@ -60,7 +61,7 @@ export function splitPem(text: string): { cert: string; key: string } {
   return { cert, key };
 }
 
-function listen(server: Server, at: Listen, reusePort = false): Promise<string> {
+function listen(server: TcpServer, at: Listen, reusePort = false): Promise<string> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
@@ -166,6 +167,15 @@ export async function startRouter(
     },
     httpsPort: () => httpsPort,
   });
+  const passthrough = new PassthroughRouter({
+    table: () => table,
+    balancer,
+    metrics,
+    logger,
+    connectTimeoutMs: config.timeouts.connectMs,
+    helloTimeoutMs: config.timeouts.clientMs,
+    tunnelMs: config.timeouts.tunnelMs,
+  });
   const serverOptions = {
     handler,
     metrics,
@@ -194,6 +204,7 @@ export async function startRouter(
       const https = createHttpsListener(
         serverOptions,
         certificates,
+        passthrough,
         defaultPem ? { cert: defaultPem.cert, key: defaultPem.key } : {},
       );
       listeners.push(https);

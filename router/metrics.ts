@@ -92,6 +92,7 @@ export class RouterMetrics {
   readonly badRequests: Counter<'reason'>;
   readonly connections: Gauge;
   readonly tunnels: Gauge;
+  readonly passthrough: Gauge;
   readonly routes: Gauge;
   readonly targets: Gauge;
   readonly rebuilds: Counter;
@@ -145,6 +146,11 @@ export class RouterMetrics {
     this.tunnels = new Gauge({
       name: 'slipway_router_websocket_tunnels',
       help: 'Open upgraded (WebSocket) connections.',
+      registers,
+    });
+    this.passthrough = new Gauge({
+      name: 'slipway_router_passthrough_connections',
+      help: 'Open TLS passthrough connections.',
       registers,
     });
     this.routes = new Gauge({

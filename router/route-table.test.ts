@@ -102,21 +102,88 @@ describe('lookup', () => {
     expect(who('/', 'example.com')).toBeUndefined();
   });
 
-  it('leaves out routes without a host and routes other terminations than edge', () => {
+  it('leaves out routes without a host and reencrypt routes', () => {
     const { table, problems } = build(
       [
         route('a', 'nohost', { host: '' }),
-        route('a', 'pass', { tls: { termination: 'passthrough' } }),
         route('a', 'reenc', { tls: { termination: 'reencrypt' } }),
       ],
-      backed('a', 'pass', ['10.0.0.1']),
+      backed('a', 'reenc', ['10.0.0.1']),
     );
     expect(table.backends).toEqual([]);
-    expect(problems.map((p) => p.reason)).toEqual([
-      'NoHost',
-      'UnsupportedTermination',
-      'UnsupportedTermination',
+    expect(problems.map((p) => p.reason)).toEqual(['NoHost', 'UnsupportedTermination']);
+  });
+});
+
+describe('passthrough routes', () => {
+  it('serve their host on HTTPS by server name only, and plain HTTP by redirect if asked', () => {
+    const { table, problems } = build(
+      [
+        route('a', 'pass', { tls: { termination: 'passthrough' } }),
+        route('a', 'moved', {
+          tls: { termination: 'passthrough', insecureEdgeTerminationPolicy: 'Redirect' },
+        }),
+      ],
+      backed('a', 'pass', ['10.0.0.1']),
+      backed('a', 'moved', ['10.0.0.2']),
+    );
+    expect(problems).toEqual([]);
+    expect(table.hasPassthrough).toBe(true);
+    expect(table.passthrough('pass.example.com')?.targets.map((t) => t.key)).toEqual([
+      '10.0.0.1:8080',
     ]);
+    // Not this router's TLS, nor its HTTP.
+    expect(table.match('https', 'pass.example.com', '/')).toBeUndefined();
+    expect(table.match('http', 'pass.example.com', '/')).toBeUndefined();
+    expect(table.tlsHosts()).toEqual([]);
+    expect(table.match('http', 'moved.example.com', '/x')).toMatchObject({
+      redirect: true,
+      backend: { name: 'moved', passthrough: true },
+    });
+    expect(table.passthrough('other.example.com')).toBeUndefined();
+  });
+
+  it('keep one TLS side per host: the older of passthrough and edge routes wins', () => {
+    const host = 'both.example.com';
+    const { table, problems } = build(
+      [
+        route('a', 'edge', { host, path: '/api', tls: { termination: 'edge' } }),
+        route('a', 'pass', { host, tls: { termination: 'passthrough' } }),
+        route('a', 'plain', { host: 'p.example.com' }),
+        route('a', 'pass2', { host: 'p.example.com', tls: { termination: 'passthrough' } }),
+      ],
+      backed('a', 'edge', ['10.0.0.1']),
+      backed('a', 'pass', ['10.0.0.2']),
+      backed('a', 'plain', ['10.0.0.3']),
+      backed('a', 'pass2', ['10.0.0.4']),
+    );
+    expect(problems.map((p) => [p.route, p.reason, p.message])).toEqual([
+      [
+        'a/pass',
+        'HostAlreadyClaimed',
+        'host both.example.com is served over HTTPS by edge routes of this router',
+      ],
+      ['a/pass2', 'PathAlreadyClaimed', 'host p.example.com path / is served by an older route'],
+    ]);
+    expect(table.passthrough(host)).toBeUndefined();
+    expect(table.match('https', host, '/api')?.backend.name).toBe('edge');
+
+    const reversed = build(
+      [
+        route('b', 'pass', { host, tls: { termination: 'passthrough' } }),
+        route('b', 'edge', { host, path: '/api', tls: { termination: 'edge' } }),
+        route('b', 'plain', { host, path: '/plain' }),
+      ],
+      backed('b', 'pass', ['10.0.0.2']),
+      backed('b', 'edge', ['10.0.0.1']),
+      backed('b', 'plain', ['10.0.0.5']),
+    );
+    expect(reversed.problems.map((p) => p.message)).toEqual([
+      'host both.example.com is served over HTTPS by passthrough route b/pass',
+    ]);
+    expect(reversed.table.passthrough(host)?.name).toBe('pass');
+    // A plain route of the host is still served on HTTP.
+    expect(reversed.table.match('http', host, '/plain')?.backend.name).toBe('plain');
   });
 });
 

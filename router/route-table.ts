@@ -67,6 +67,8 @@ export interface Backend {
   readonly timeoutMs: number | undefined;
   readonly tunnelTimeoutMs: number | undefined;
   readonly tls: EdgeTls | undefined;
+  /** TLS passthrough: HTTPS connections for the host go to the backend untouched, by SNI. */
+  readonly passthrough: boolean;
   /** Everything above as text: equal signatures mean an identical backend. */
   readonly signature: string;
 }
@@ -115,13 +117,14 @@ export interface TableProblem {
 
 /** An immutable routing table. */
 export class RouteTable {
-  static readonly empty = new RouteTable(0, [], new Map(), new Map());
+  static readonly empty = new RouteTable(0, [], new Map(), new Map(), new Map());
 
   /** Increases with every table built from the previous one. */
   readonly generation: number;
   readonly backends: readonly Backend[];
   readonly #http: ReadonlyMap<string, readonly Entry[]>;
   readonly #https: ReadonlyMap<string, readonly Entry[]>;
+  readonly #passthrough: ReadonlyMap<string, Backend>;
   readonly #byKey: ReadonlyMap<string, Backend>;
 
   constructor(
@@ -129,11 +132,13 @@ export class RouteTable {
     backends: readonly Backend[],
     http: ReadonlyMap<string, readonly Entry[]>,
     https: ReadonlyMap<string, readonly Entry[]>,
+    passthrough: ReadonlyMap<string, Backend>,
   ) {
     this.generation = generation;
     this.backends = backends;
     this.#http = http;
     this.#https = https;
+    this.#passthrough = passthrough;
     this.#byKey = new Map(backends.map((b) => [b.key, b]));
     Object.freeze(this);
   }
@@ -148,6 +153,16 @@ export class RouteTable {
 
   backend(key: string): Backend | undefined {
     return this.#byKey.get(key);
+  }
+
+  /** The passthrough route of an already normalised TLS server name, if it has one. */
+  passthrough(host: string): Backend | undefined {
+    return this.#passthrough.get(host);
+  }
+
+  /** Whether any route is served by passthrough (the HTTPS listener then reads SNI first). */
+  get hasPassthrough(): boolean {
+    return this.#passthrough.size > 0;
   }
 
   /** Hosts served over HTTPS (edge routes), for the TLS certificate choice. */
@@ -337,7 +352,7 @@ export function buildRouteTable(
       continue;
     }
     const term = route.spec.tls?.termination;
-    if (term !== undefined && term !== 'edge') {
+    if (term !== undefined && term !== 'edge' && term !== 'passthrough') {
       problems.push({
         route: key,
         reason: 'UnsupportedTermination',
@@ -353,6 +368,7 @@ export function buildRouteTable(
   const backends: Backend[] = [];
   const http = new Map<string, Entry[]>();
   const https = new Map<string, Entry[]>();
+  const passthrough = new Map<string, Backend>();
   const add = (map: Map<string, Entry[]>, host: string, entry: Entry): void => {
     const list = map.get(host);
     if (list) list.push(entry);
@@ -374,6 +390,20 @@ export function buildRouteTable(
         continue;
       }
       const path = normalizeRoutePath(route.spec.path);
+      const isPassthrough = route.spec.tls?.termination === 'passthrough';
+      // One TLS server name goes to one place: a passthrough route's backend, or this router's
+      // own TLS (edge routes). The older route of the two kinds keeps the host's HTTPS side.
+      const tlsTaken = isPassthrough
+        ? https.has(host)
+          ? `host ${host} is served over HTTPS by edge routes of this router`
+          : undefined
+        : route.spec.tls && passthrough.has(host)
+          ? `host ${host} is served over HTTPS by passthrough route ${passthrough.get(host)!.key}`
+          : undefined;
+      if (tlsTaken) {
+        problems.push({ route: key, reason: 'HostAlreadyClaimed', message: tlsTaken });
+        continue;
+      }
       if (paths.has(path)) {
         problems.push({
           route: key,
@@ -383,7 +413,8 @@ export function buildRouteTable(
         continue;
       }
       paths.add(path);
-      const opts = routeOptions(route, options.defaultBalance);
+      // Passthrough traffic shows nothing but its source: OpenShift balances it by source.
+      const opts = routeOptions(route, isPassthrough ? 'source' : options.defaultBalance);
       for (const message of opts.problems) {
         problems.push({ route: key, reason: 'InvalidAnnotation', message });
       }
@@ -404,6 +435,7 @@ export function buildRouteTable(
         timeoutMs: opts.timeoutMs,
         tunnelTimeoutMs: opts.tunnelTimeoutMs,
         tls,
+        passthrough: isPassthrough,
       };
       const signature = JSON.stringify(fields);
       const old = previous?.backend(key);
@@ -413,7 +445,11 @@ export function buildRouteTable(
           : Object.freeze({ ...fields, targets: Object.freeze(targets), signature });
       backends.push(backend);
       if (!tls) add(http, host, { path, backend, redirect: false });
-      else {
+      else if (isPassthrough) {
+        passthrough.set(host, backend);
+        // Plain HTTP never reaches a passthrough backend: redirected to HTTPS, or not served.
+        if (tls.insecure === 'Redirect') add(http, host, { path, backend, redirect: true });
+      } else {
         add(https, host, { path, backend, redirect: false });
         if (tls.insecure === 'Allow') add(http, host, { path, backend, redirect: false });
         if (tls.insecure === 'Redirect') add(http, host, { path, backend, redirect: true });
@@ -422,5 +458,5 @@ export function buildRouteTable(
   }
   for (const map of [http, https]) for (const list of map.values()) list.sort(byPathLength);
   const generation = (previous?.generation ?? 0) + 1;
-  return { table: new RouteTable(generation, backends, http, https), problems };
+  return { table: new RouteTable(generation, backends, http, https, passthrough), problems };
 }

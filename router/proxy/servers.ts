@@ -6,13 +6,14 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Socket } from 'node:net';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions } from 'node:tls';
 import { rawResponse } from '../error-pages.js';
 import type { RouterMetrics } from '../metrics.js';
 import type { Scheme } from '../route-table.js';
 import type { CertificateStore } from '../tls.js';
+import type { PassthroughRouter } from './passthrough.js';
 import type { RequestHandler } from './request-handler.js';
 
 export interface ServerTimeouts {
@@ -87,7 +88,8 @@ function wire(server: Server, scheme: Scheme, options: ServerOptions): Set<Duple
 }
 
 export interface ListeningServer {
-  server: Server;
+  /** What listens: the HTTP server, or for HTTPS the TCP front that reads server names first. */
+  server: TcpServer;
   scheme: Scheme;
   /** Stops listening and drains; connections still busy after `drainMs` are cut. */
   close(drainMs: number): Promise<void>;
@@ -114,9 +116,15 @@ export function createHttpListener(options: ServerOptions): ListeningServer {
   return { server, scheme: 'http', close: closer(server, upgraded) };
 }
 
+/**
+ * The HTTPS port: a TCP server whose connections go through `passthrough` (which sends
+ * passthrough routes' connections on untouched) to the router's own TLS server, which does not
+ * listen itself.
+ */
 export function createHttpsListener(
   options: ServerOptions,
   certificates: CertificateStore,
+  passthrough: PassthroughRouter,
   tls: SecureContextOptions = {},
 ): ListeningServer {
   const server = createHttpsServer({
@@ -127,5 +135,19 @@ export function createHttpsListener(
   });
   server.on('tlsClientError', (_err: Error, socket: Duplex) => socket.destroy());
   const upgraded = wire(server, 'https', options);
-  return { server, scheme: 'https', close: closer(server, upgraded) };
+  const terminate = (socket: Socket): void => {
+    server.emit('connection', socket);
+  };
+  const front = createTcpServer({ noDelay: true }, (socket) =>
+    passthrough.accept(socket, terminate),
+  );
+  const drain = closer(server, upgraded);
+  return {
+    server: front,
+    scheme: 'https',
+    close: async (drainMs) => {
+      const stopped = new Promise<void>((resolve) => front.close(() => resolve()));
+      await Promise.all([drain(drainMs), passthrough.end(drainMs), stopped]);
+    },
+  };
 }

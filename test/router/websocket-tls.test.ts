@@ -1,9 +1,11 @@
-// WebSocket upgrades through the router (and their survival across route changes), and HTTPS
-// for edge routes: a certificate per host chosen by SNI, and the insecure-traffic policies.
+// WebSocket upgrades through the router (and their survival across route changes), HTTPS for
+// edge routes (a certificate per host chosen by SNI, and the insecure-traffic policies), and TLS
+// passthrough (the backend's own certificate, end to end, chosen by SNI beside edge hosts).
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -192,6 +194,22 @@ describe('WebSocket', () => {
   });
 });
 
+/** The certificate presented for a TLS server name on the router's HTTPS port. */
+function presented(servername: string): Promise<string> {
+  const u = new URL(world.router.httpsUrl!);
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect(
+      { host: u.hostname, port: Number(u.port), servername, rejectUnauthorized: false },
+      () => {
+        const cn = socket.getPeerCertificate().subject?.CN;
+        socket.end();
+        resolve(String(cn));
+      },
+    );
+    socket.on('error', reject);
+  });
+}
+
 describe('HTTPS (edge termination)', () => {
   function httpsGet(
     host: string,
@@ -224,22 +242,6 @@ describe('HTTPS (edge termination)', () => {
       );
       req.on('error', reject);
       req.end();
-    });
-  }
-
-  /** The certificate the router presents for a TLS server name. */
-  function presented(servername: string): Promise<string> {
-    const u = new URL(world.router.httpsUrl!);
-    return new Promise((resolve, reject) => {
-      const socket = tlsConnect(
-        { host: u.hostname, port: Number(u.port), servername, rejectUnauthorized: false },
-        () => {
-          const cn = socket.getPeerCertificate().subject?.CN;
-          socket.end();
-          resolve(String(cn));
-        },
-      );
-      socket.on('error', reject);
     });
   }
 
@@ -313,6 +315,128 @@ describe('HTTPS (edge termination)', () => {
   it('refuses the handshake for names it has no certificate for (no default set)', async () => {
     await expect(presented('unknown.example.com')).rejects.toThrow();
     // And still serves the others.
+    expect(await presented('secure.example.com')).toBe('secure.example.com');
+  });
+});
+
+describe('TLS passthrough', () => {
+  async function upstreamConnectErrors(): Promise<number> {
+    const metric = await world.router.metrics.registry
+      .getSingleMetric('slipway_router_upstream_errors_total')
+      ?.get();
+    return metric?.values.find((v) => v.labels.kind === 'connect')?.value ?? 0;
+  }
+
+  /** An HTTPS backend with its own certificate, answering its name and what it saw. */
+  async function tlsBackend(name: string, pem: { cert: string; key: string }) {
+    const server = createHttpsServer(pem, (req, res) => {
+      res.end(`${name} ${req.headers.host ?? ''} ${String(req.headers['x-forwarded-for'])}`);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    backends.push({
+      name,
+      port,
+      server: server,
+      seen: [],
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    });
+    return { port };
+  }
+
+  function get(host: string, ca: string, servername = host): Promise<string> {
+    const u = new URL(world.router.httpsUrl!);
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: '/',
+          servername,
+          headers: { host },
+          ca,
+          agent: false,
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve(body));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it("sends a passthrough host's connections to the backend untouched, beside edge hosts", async () => {
+    const { api, router } = world;
+    const pem = await certificate('pass.example.com');
+    const one = await tlsBackend('pass-one', pem);
+    const two = await tlsBackend('pass-two', pem);
+    await expose(api, 'web', 'pass', [one, two]);
+    await createRoute(api, 'web', 'pass', {
+      host: 'pass.example.com',
+      to: { kind: 'Service', name: 'pass', weight: 100 },
+      tls: { termination: 'passthrough', insecureEdgeTerminationPolicy: 'Redirect' },
+    });
+    await untilServed(router, 'web/pass', 2);
+
+    // The backend's certificate, verified by the client: TLS is end to end, and the backend
+    // sees the request as sent (no X-Forwarded-For: the router never saw it).
+    const answers = new Set<string>();
+    for (let i = 0; i < 6; i++) answers.add(await get('pass.example.com', pem.cert));
+    expect(answers.size).toBe(1);
+    expect([...answers][0]).toMatch(/^pass-(one|two) pass\.example\.com undefined$/);
+    // Plain HTTP is redirected to HTTPS.
+    const redirect = await send(router.httpUrl, { host: 'pass.example.com', path: '/p' });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.location).toBe(
+      `https://pass.example.com:${new URL(router.httpsUrl!).port}/p`,
+    );
+    // Edge hosts on the same port are still the router's own TLS.
+    expect(await presented('secure.example.com')).toBe('secure.example.com');
+    expect(await presented('pass.example.com')).toBe('pass.example.com');
+  });
+
+  it('skips a target that refuses the connection', async () => {
+    const { api, router } = world;
+    const pem = await certificate('flaky.example.com');
+    const live = await tlsBackend('flaky-live', pem);
+    // A port nothing listens on.
+    const dead = await tlsBackend('flaky-dead', pem);
+    await backends.at(-1)!.close();
+    await expose(api, 'web', 'flaky', [dead, live]);
+    // Round robin, so that connections do meet the dead target first.
+    await createRoute(
+      api,
+      'web',
+      'flaky',
+      {
+        host: 'flaky.example.com',
+        to: { kind: 'Service', name: 'flaky', weight: 100 },
+        tls: { termination: 'passthrough' },
+      },
+      { 'haproxy.router.openshift.io/balance': 'roundrobin' },
+    );
+    await untilServed(router, 'web/flaky', 2);
+    const retriesBefore = await upstreamConnectErrors();
+    for (let i = 0; i < 4; i++) {
+      expect(await get('flaky.example.com', pem.cert)).toMatch(/^flaky-live /);
+    }
+    expect(await upstreamConnectErrors()).toBeGreaterThan(retriesBefore);
+  });
+
+  it('hands a client without a matching server name to the edge side, and plain garbage is closed', async () => {
+    // No SNI (an IP address dialled): the router's own TLS, which has no default certificate.
+    await expect(presented('')).rejects.toThrow();
+    const u = new URL(world.router.httpsUrl!);
+    const { connect } = await import('node:net');
+    const socket = connect(Number(u.port), u.hostname);
+    socket.on('error', () => undefined);
+    socket.write('GET / HTTP/1.1\r\nHost: pass.example.com\r\n\r\n');
+    await once(socket, 'close');
+    // The router serves on.
     expect(await presented('secure.example.com')).toBe('secure.example.com');
   });
 });
