@@ -12,8 +12,14 @@ import { RouterMetrics } from './metrics.js';
 import { RequestHandler } from './proxy/request-handler.js';
 import { PassthroughRouter } from './proxy/passthrough.js';
 import { createHttpListener, createHttpsListener, type ListeningServer } from './proxy/servers.js';
-import { Upstreams } from './proxy/upstream.js';
-import { buildRouteTable, RouteTable, type TableInput, type TableOptions } from './route-table.js';
+import { poolKey, Upstreams } from './proxy/upstream.js';
+import {
+  buildRouteTable,
+  RouteTable,
+  upstreamTls,
+  type TableInput,
+  type TableOptions,
+} from './route-table.js';
 import { loadSnapshot, saveSnapshot } from './snapshot.js';
 import { createStatsServer } from './stats-server.js';
 import { RouteSync } from './sync.js';
@@ -126,8 +132,14 @@ export async function startRouter(
       log.warn({ host: p.host, problem: p.message }, 'route certificate unusable');
     }
     const keys = new Set<string>();
-    for (const b of next.backends) for (const t of b.targets) keys.add(t.key);
-    upstreams.retain(keys);
+    const pools = new Set<string>();
+    for (const b of next.backends) {
+      for (const t of b.targets) {
+        keys.add(t.key);
+        pools.add(poolKey(t, upstreamTls(b, t)));
+      }
+    }
+    upstreams.retain(pools);
     metrics.routes.set(next.backends.length);
     metrics.forgetRoutes(new Set(next.backends.map((b) => b.key)));
     metrics.targets.set(keys.size);

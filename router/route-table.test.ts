@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoints, Route, Service } from '../src/api/index.js';
-import { buildRouteTable, resolvePort, type TableInput, type TableOptions } from './route-table.js';
+import {
+  buildRouteTable,
+  resolvePort,
+  upstreamTls,
+  type TableInput,
+  type TableOptions,
+} from './route-table.js';
 
 const OPTIONS: TableOptions = {
   routerName: 'default',
@@ -102,7 +108,7 @@ describe('lookup', () => {
     expect(who('/', 'example.com')).toBeUndefined();
   });
 
-  it('leaves out routes without a host and reencrypt routes', () => {
+  it('leaves out routes without a host, and reencrypt routes without a destination CA', () => {
     const { table, problems } = build(
       [
         route('a', 'nohost', { host: '' }),
@@ -111,7 +117,39 @@ describe('lookup', () => {
       backed('a', 'reenc', ['10.0.0.1']),
     );
     expect(table.backends).toEqual([]);
-    expect(problems.map((p) => p.reason)).toEqual(['NoHost', 'UnsupportedTermination']);
+    expect(problems.map((p) => [p.reason, p.message])).toEqual([
+      ['NoHost', 'spec.host is empty'],
+      [
+        'UnsupportedTermination',
+        'reencrypt termination needs spec.tls.destinationCACertificate (there is no service CA to verify the backend against)',
+      ],
+    ]);
+  });
+
+  it('serves reencrypt routes as edge ones, speaking TLS to targets verified by the route CA', () => {
+    const { table, problems } = build(
+      [
+        route('a', 'reenc', {
+          tls: {
+            termination: 'reencrypt',
+            destinationCACertificate: 'CA PEM',
+            insecureEdgeTerminationPolicy: 'Allow',
+          },
+        }),
+        route('a', 'edge', { tls: { termination: 'edge' } }),
+      ],
+      backed('a', 'reenc', ['10.0.0.1']),
+      backed('a', 'edge', ['10.0.0.2']),
+    );
+    expect(problems).toEqual([]);
+    const reenc = table.match('https', 'reenc.example.com', '/')!.backend;
+    expect(upstreamTls(reenc, reenc.targets[0]!)).toEqual({
+      ca: 'CA PEM',
+      servername: 'reenc.a.svc',
+    });
+    expect(table.match('http', 'reenc.example.com', '/')?.backend).toBe(reenc);
+    const edge = table.match('https', 'edge.example.com', '/')!.backend;
+    expect(upstreamTls(edge, edge.targets[0]!)).toBeUndefined();
   });
 });
 

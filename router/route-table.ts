@@ -47,6 +47,24 @@ export interface EdgeTls {
   key: string | undefined;
   caCertificate: string | undefined;
   insecure: 'None' | 'Allow' | 'Redirect';
+  /** Reencrypt: the CA the backend's certificate must chain to (spec.tls.destinationCACertificate). */
+  destinationCA: string | undefined;
+}
+
+/**
+ * How a reencrypt route's target is spoken to: TLS, its certificate verified against the
+ * route's destination CA for the name `SERVICE.NAMESPACE.svc` (what service serving
+ * certificates carry, as OpenShift's router checks).
+ */
+export interface UpstreamTls {
+  ca: string;
+  servername: string;
+}
+
+/** The TLS a backend's target is spoken to with; undefined for plain HTTP. */
+export function upstreamTls(backend: Backend, target: Target): UpstreamTls | undefined {
+  const ca = backend.tls?.destinationCA;
+  return ca ? { ca, servername: `${target.service}.${backend.namespace}.svc` } : undefined;
 }
 
 /** A served route: where its traffic goes and how. */
@@ -307,6 +325,8 @@ function edgeTls(route: Route): EdgeTls | undefined {
     key: tls.key || undefined,
     caCertificate: tls.caCertificate || undefined,
     insecure: policy === 'Allow' || policy === 'Redirect' ? policy : 'None',
+    destinationCA:
+      tls.termination === 'reencrypt' ? tls.destinationCACertificate || undefined : undefined,
   };
 }
 
@@ -352,11 +372,13 @@ export function buildRouteTable(
       continue;
     }
     const term = route.spec.tls?.termination;
-    if (term !== undefined && term !== 'edge' && term !== 'passthrough') {
+    if (term === 'reencrypt' && !route.spec.tls?.destinationCACertificate) {
+      // There is no service CA to trust instead: an unverified backend would defeat the point.
       problems.push({
         route: key,
         reason: 'UnsupportedTermination',
-        message: `${term} termination is not supported by this router`,
+        message:
+          'reencrypt termination needs spec.tls.destinationCACertificate (there is no service CA to verify the backend against)',
       });
       continue;
     }

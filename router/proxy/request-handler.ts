@@ -12,7 +12,13 @@ import { plainIp, requestHeaders, type ForwardContext } from '../forwarded-heade
 import { requestPathOf } from '../host.js';
 import type { RouterMetrics } from '../metrics.js';
 import { checkRequest } from '../request-guards.js';
-import type { Backend, RouteTable, Scheme, Target } from '../route-table.js';
+import {
+  upstreamTls,
+  type Backend,
+  type RouteTable,
+  type Scheme,
+  type Target,
+} from '../route-table.js';
 import type { Logger } from '../../src/util/logger.js';
 import type { Outcome, Upstreams } from './upstream.js';
 import { tunnel } from './websocket.js';
@@ -168,6 +174,7 @@ export class RequestHandler {
           body: checked.hasBody,
           timeoutMs: current.timeoutMs ?? this.#o.timeouts.serverMs,
           extraHeaders,
+          tls: upstreamTls(current, t),
         },
         (outcome: Outcome) => {
           if (outcome.ok) {
@@ -264,6 +271,7 @@ export class RequestHandler {
         connectTimeoutMs: this.#o.timeouts.connectMs,
         responseTimeoutMs: backend.timeoutMs ?? this.#o.timeouts.serverMs,
         idleTimeoutMs: backend.tunnelTimeoutMs ?? this.#o.timeouts.tunnelMs,
+        tls: upstreamTls(backend, target),
       },
       (outcome) => {
         this.#o.metrics.tunnels.dec();

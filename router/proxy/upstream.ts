@@ -7,10 +7,12 @@
  *
  * Every failure ends in exactly one `done` call; nothing here throws into the server.
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
 import { responseHeaders } from '../forwarded-headers.js';
-import type { Target } from '../route-table.js';
+import type { Target, UpstreamTls } from '../route-table.js';
 
 export interface UpstreamOptions {
   /** Give up connecting after this long. */
@@ -45,6 +47,15 @@ export interface ForwardOptions {
   timeoutMs: number;
   /** Added to the response (a sticky-session Set-Cookie). */
   extraHeaders?: string[] | undefined;
+  /** Reencrypt: speak TLS to the target and verify it. */
+  tls?: UpstreamTls | undefined;
+}
+
+/** The pool a target is reached through: one per target, and per CA and name for TLS. */
+export function poolKey(target: Target, tls: UpstreamTls | undefined): string {
+  if (!tls) return target.key;
+  const ca = createHash('sha256').update(tls.ca).digest('hex').slice(0, 16);
+  return `${target.key} tls ${tls.servername} ${ca}`;
 }
 
 const CONNECT_CODES = new Set([
@@ -75,7 +86,8 @@ export function classify(err: Error & { code?: string }): FailureKind {
 
 interface PoolEntry {
   pool: Pool;
-  active: number;
+  /** The target's key (pools of one target may differ by TLS). */
+  target: string;
 }
 
 /** The client went away: stop the upstream request. */
@@ -95,6 +107,8 @@ function latin1(values: readonly (Buffer | string)[]): string[] {
 export class Upstreams {
   readonly #options: UpstreamOptions;
   readonly #pools = new Map<string, PoolEntry>();
+  /** Requests in flight per target key. */
+  readonly #active = new Map<string, number>();
   readonly #closing = new Set<Promise<void>>();
   #closed = false;
 
@@ -104,7 +118,13 @@ export class Upstreams {
 
   /** Requests in flight to a target (leastconn). */
   active(targetKey: string): number {
-    return this.#pools.get(targetKey)?.active ?? 0;
+    return this.#active.get(targetKey) ?? 0;
+  }
+
+  #count(targetKey: string, delta: 1 | -1): void {
+    const n = (this.#active.get(targetKey) ?? 0) + delta;
+    if (n > 0) this.#active.set(targetKey, n);
+    else this.#active.delete(targetKey);
   }
 
   /** Targets with an open pool. */
@@ -112,11 +132,25 @@ export class Upstreams {
     return [...this.#pools.keys()];
   }
 
-  #entry(target: Target): PoolEntry {
-    let entry = this.#pools.get(target.key);
+  #entry(target: Target, tls: UpstreamTls | undefined): PoolEntry {
+    const key = poolKey(target, tls);
+    let entry = this.#pools.get(key);
     if (!entry) {
       entry = {
-        pool: new Pool(`http://${target.key}`, {
+        pool: new Pool(`${tls ? 'https' : 'http'}://${target.key}`, {
+          ...(tls
+            ? {
+                connect: {
+                  ca: tls.ca,
+                  servername: tls.servername,
+                  rejectUnauthorized: true,
+                  // The client library names the server by the request's Host; the backend's
+                  // certificate must name the service instead.
+                  checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+                    checkServerIdentity(tls.servername, cert),
+                },
+              }
+            : {}),
           connections: this.#options.connectionsPerTarget,
           pipelining: 1,
           connectTimeout: this.#options.connectTimeoutMs,
@@ -125,18 +159,19 @@ export class Upstreams {
           strictContentLength: true,
           maxHeaderSize: 32 * 1024,
         }),
-        active: 0,
+        target: target.key,
       };
       // A pool's own errors (a connection dying while idle) concern no request.
       entry.pool.on('connectionError', () => undefined);
-      this.#pools.set(target.key, entry);
+      this.#pools.set(key, entry);
     }
     return entry;
   }
 
   /**
-   * Pools of targets no longer in the table are closed gracefully: requests in flight on them
-   * finish on their old target; new requests can no longer reach them.
+   * Pools no longer in the table (`keys`: poolKey of every target) are closed gracefully:
+   * requests in flight on them finish on their old target; new requests can no longer reach
+   * them.
    */
   retain(keys: ReadonlySet<string>): void {
     for (const [key, entry] of this.#pools) {
@@ -164,8 +199,8 @@ export class Upstreams {
       done({ ok: false, kind: 'connect', responded: false, error: new Error('router closing') });
       return;
     }
-    const entry = this.#entry(target);
-    entry.active++;
+    const entry = this.#entry(target, options.tls);
+    this.#count(target.key, 1);
     let controller: Dispatcher.DispatchController | undefined;
     let responded = false;
     let finished = false;
@@ -173,7 +208,7 @@ export class Upstreams {
     const finish = (outcome: Outcome): void => {
       if (finished) return;
       finished = true;
-      entry.active--;
+      this.#count(entry.target, -1);
       res.off('close', onClientClose);
       done(outcome);
     };

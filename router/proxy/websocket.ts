@@ -6,10 +6,12 @@
  * "failed upgrade" smuggling path).
  */
 import { request, type IncomingMessage } from 'node:http';
+import { request as tlsRequest } from 'node:https';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { rawResponse } from '../error-pages.js';
 import { responseHeaders } from '../forwarded-headers.js';
-import type { Target } from '../route-table.js';
+import type { Target, UpstreamTls } from '../route-table.js';
 
 export interface TunnelOptions {
   /** Origin-form request target. */
@@ -23,6 +25,8 @@ export interface TunnelOptions {
   responseTimeoutMs: number;
   /** An open tunnel idle this long is closed. */
   idleTimeoutMs: number;
+  /** Reencrypt: speak TLS to the target and verify it. */
+  tls?: UpstreamTls | undefined;
 }
 
 export type TunnelOutcome =
@@ -66,16 +70,26 @@ export function tunnel(
   };
   client.on('error', () => client.destroy());
 
-  const upstream = request({
+  const requestOptions = {
     host: target.ip,
     port: target.port,
     method: req.method,
     path: options.path,
     headers: [...options.headers, 'connection', 'Upgrade', 'upgrade', options.upgrade],
-    agent: false,
+    agent: false as const,
     timeout: options.connectTimeoutMs,
     insecureHTTPParser: false,
-  });
+  };
+  const upstream = options.tls
+    ? tlsRequest({
+        ...requestOptions,
+        ca: options.tls.ca,
+        servername: options.tls.servername,
+        rejectUnauthorized: true,
+        checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+          checkServerIdentity(options.tls!.servername, cert),
+      })
+    : request(requestOptions);
   let answered = false;
   const answerTimer = setTimeout(() => {
     if (!answered)

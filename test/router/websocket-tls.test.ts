@@ -1,9 +1,11 @@
 // WebSocket upgrades through the router (and their survival across route changes), HTTPS for
 // edge routes (a certificate per host chosen by SNI, and the insecure-traffic policies), and TLS
-// passthrough (the backend's own certificate, end to end, chosen by SNI beside edge hosts).
+// passthrough (the backend's own certificate, end to end, chosen by SNI beside edge hosts), and
+// reencrypt (the router's certificate to the client, TLS verified against the route's CA to the
+// backend).
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -62,6 +64,72 @@ async function certificate(host: string): Promise<{ cert: string; key: string }>
     cert,
   ]);
   return { cert: await readFile(cert, 'utf8'), key: await readFile(key, 'utf8') };
+}
+
+/** A CA made with the openssl CLI, and a certificate for `name` that it signed. */
+async function signed(
+  ca: string,
+  name: string,
+): Promise<{ cert: string; key: string; caCert: string }> {
+  const p = (f: string): string => join(certDir, f);
+  try {
+    await readFile(p(`${ca}.crt`));
+  } catch {
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${ca}`,
+      '-keyout',
+      p(`${ca}.key`),
+      '-out',
+      p(`${ca}.crt`),
+    ]);
+  }
+  await run('openssl', [
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    p(`${name}.key`),
+    '-out',
+    p(`${name}.csr`),
+  ]);
+  await writeFile(p(`${name}.ext`), `subjectAltName=DNS:${name}\n`);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    p(`${name}.csr`),
+    '-CA',
+    p(`${ca}.crt`),
+    '-CAkey',
+    p(`${ca}.key`),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    p(`${name}.ext`),
+    '-out',
+    p(`${name}.crt`),
+  ]);
+  return {
+    cert: await readFile(p(`${name}.crt`), 'utf8'),
+    key: await readFile(p(`${name}.key`), 'utf8'),
+    caCert: await readFile(p(`${ca}.crt`), 'utf8'),
+  };
 }
 
 beforeAll(async () => {
@@ -438,5 +506,119 @@ describe('TLS passthrough', () => {
     await once(socket, 'close');
     // The router serves on.
     expect(await presented('secure.example.com')).toBe('secure.example.com');
+  });
+});
+
+describe('reencrypt', () => {
+  it("terminates the client's TLS and speaks TLS to the backend, verified by the route's CA", async () => {
+    const { api, router } = world;
+    const front = await certificate('reenc.example.com');
+    // The backend's certificate names the service as OpenShift's service certificates do.
+    const inner = await signed('slipway-test-ca', 'reenc.web.svc');
+    const other = await signed('other-ca', 'unrelated.web.svc');
+    const server = createHttpsServer({ cert: inner.cert, key: inner.key }, (req, res) => {
+      res.end(`reenc ${String(req.headers['x-forwarded-proto'])} ${req.url ?? ''}`);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    backends.push({
+      name: 'reenc',
+      port,
+      server: server,
+      seen: [],
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    });
+    await expose(api, 'web', 'reenc', [{ port }]);
+    const routeSpec = (ca: string) => ({
+      host: 'reenc.example.com',
+      to: { kind: 'Service' as const, name: 'reenc', weight: 100 },
+      tls: {
+        termination: 'reencrypt' as const,
+        certificate: front.cert,
+        key: front.key,
+        destinationCACertificate: ca,
+        insecureEdgeTerminationPolicy: 'Allow' as const,
+      },
+    });
+    await createRoute(api, 'web', 'reenc', routeSpec(inner.caCert));
+    await untilServed(router, 'web/reenc', 1);
+
+    expect(await presented('reenc.example.com')).toBe('reenc.example.com');
+    const u = new URL(router.httpsUrl!);
+    const get = (path: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const req = httpsRequest(
+          {
+            host: u.hostname,
+            port: u.port,
+            path,
+            servername: 'reenc.example.com',
+            headers: { host: 'reenc.example.com' },
+            ca: front.cert,
+            agent: false,
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await get('/a?b=1')).toEqual({ status: 200, body: 'reenc https /a?b=1' });
+    // Allow: plain HTTP too, still encrypted to the backend.
+    const plain = await send(router.httpUrl, { host: 'reenc.example.com', path: '/p' });
+    expect(plain.status).toBe(200);
+    expect(plain.body).toBe('reenc http /p');
+
+    // A CA the backend's certificate does not chain to: the router refuses to talk to it.
+    const route = await api.get<Route>(routeKind, 'reenc', { namespace: 'web' });
+    await api.update<Route>(routeKind, {
+      ...route,
+      spec: { ...route.spec, ...routeSpec(other.caCert) },
+    });
+    await untilTable(
+      router,
+      (r) => r.table().backend('web/reenc')?.tls?.destinationCA === other.caCert,
+      'the new destination CA',
+    );
+    expect((await get('/')).status).toBe(502);
+  });
+
+  it('upgrades WebSockets over a reencrypted connection', async () => {
+    const { api, router } = world;
+    const inner = await signed('slipway-test-ca', 'wss.web.svc');
+    const server = createHttpsServer({ cert: inner.cert, key: inner.key }, (_req, res) =>
+      res.end('not a socket'),
+    );
+    new WebSocketServer({ server }).on('connection', (socket) =>
+      socket.on('message', (data: Buffer) => socket.send(`tls:${data.toString()}`)),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    backends.push({
+      name: 'wss',
+      port,
+      server: server,
+      seen: [],
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    });
+    await expose(api, 'web', 'wss', [{ port }]);
+    await createRoute(api, 'web', 'wss', {
+      host: 'wss.example.com',
+      to: { kind: 'Service', name: 'wss', weight: 100 },
+      tls: {
+        termination: 'reencrypt',
+        destinationCACertificate: inner.caCert,
+        insecureEdgeTerminationPolicy: 'Allow',
+      },
+    });
+    await untilServed(router, 'web/wss', 1);
+    const ws = await openWs(router.httpUrl, 'wss.example.com');
+    expect(await ask(ws, 'hello')).toBe('tls:hello');
+    ws.close();
   });
 });
