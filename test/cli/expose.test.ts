@@ -1,6 +1,8 @@
-// `slipway expose` with the built CLI against a real master: services become routes, pods and
-// workloads become services, as `oc expose` makes them.
-import { writeFile } from 'node:fs/promises';
+// `slipway expose` and `slipway create route` with the built CLI against a real master: services
+// become routes (secured ones too), pods and workloads become services, as `oc` makes them.
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -289,6 +291,157 @@ describe('slipway expose pod, dc and deployment', () => {
     );
     expect(await fails(['expose', 'pod/hello-1', '--hostname', 'x.example.com'])).toBe(
       'error: --hostname applies to routes: expose the service to make one',
+    );
+  });
+});
+
+describe('slipway create route', () => {
+  /** A self-signed certificate and key for `host`, as PEM files in the session's directory. */
+  async function pemFiles(host: string): Promise<{ cert: string; key: string }> {
+    const cert = join(cli.dir, `${host}.crt`);
+    const key = join(cli.dir, `${host}.key`);
+    await promisify(execFile)('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${host}`,
+      '-addext',
+      `subjectAltName=DNS:${host}`,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
+    return { cert, key };
+  }
+
+  it('creates edge, passthrough and reencrypt routes from PEM files, as oc create route', async () => {
+    await apply(WEB_SERVICE);
+    const pem = await pemFiles('secure.example.com');
+    expect(
+      await ok([
+        'create',
+        'route',
+        'edge',
+        '--service',
+        'web',
+        '--hostname',
+        'secure.example.com',
+        '--cert',
+        pem.cert,
+        '--key',
+        pem.key,
+        '--insecure-policy',
+        'redirect',
+      ]),
+    ).toBe('route.route.openshift.io/web created\n');
+    const edge = await admin.get<Route>(routeKind, 'web', { namespace: ns });
+    expect(edge.metadata.labels).toEqual({ app: 'web', tier: 'frontend' });
+    expect(edge.spec).toMatchObject({
+      host: 'secure.example.com',
+      to: { kind: 'Service', name: 'web' },
+      port: { targetPort: 'http' },
+      tls: {
+        termination: 'edge',
+        certificate: await readFile(pem.cert, 'utf8'),
+        key: await readFile(pem.key, 'utf8'),
+        insecureEdgeTerminationPolicy: 'Redirect',
+      },
+    });
+
+    await ok(['create', 'route', 'passthrough', 'web-pass', '--service', 'web']);
+    const pass = await admin.get<Route>(routeKind, 'web-pass', { namespace: ns });
+    expect(pass.spec.tls).toEqual({ termination: 'passthrough' });
+    expect(pass.spec.host).toBe(`web-pass-${ns}.apps.localhost`);
+
+    await ok([
+      'create',
+      'route',
+      'reencrypt',
+      'web-re',
+      '--service',
+      'web',
+      '--dest-ca-cert',
+      pem.cert,
+      '--port',
+      '80',
+    ]);
+    const re = await admin.get<Route>(routeKind, 'web-re', { namespace: ns });
+    expect(re.spec.tls).toEqual({
+      termination: 'reencrypt',
+      destinationCACertificate: await readFile(pem.cert, 'utf8'),
+    });
+    expect(re.spec.port).toEqual({ targetPort: 80 });
+  });
+
+  it('refuses what cannot be, naming the flag or field, and creates nothing', async () => {
+    await apply(WEB_SERVICE);
+    const pem = await pemFiles('x.example.com');
+    // Passthrough takes no certificates: the flag does not exist.
+    const passCert = await cli.run([
+      'create',
+      'route',
+      'passthrough',
+      '--service',
+      'web',
+      '--cert',
+      pem.cert,
+    ]);
+    expect(passCert.code).not.toBe(0);
+    expect(passCert.stderr).toMatch(/^error: unknown option '--cert'\n/);
+    expect(
+      await fails([
+        'create',
+        'route',
+        'edge',
+        '--service',
+        'web',
+        '--cert',
+        join(cli.dir, 'nope.crt'),
+      ]),
+    ).toBe(`error: --cert ${join(cli.dir, 'nope.crt')}: ENOENT`);
+    expect(
+      await fails([
+        'create',
+        'route',
+        'edge',
+        '--service',
+        'web',
+        '--insecure-policy',
+        'Sometimes',
+      ]),
+    ).toBe('error: --insecure-policy "Sometimes": must be None, Allow or Redirect');
+    // A key that is not the certificate's: the server says which field, without the PEM.
+    const other = await pemFiles('y.example.com');
+    const mismatch = await fails([
+      'create',
+      'route',
+      'edge',
+      '--service',
+      'web',
+      '--cert',
+      pem.cert,
+      '--key',
+      other.key,
+    ]);
+    expect(mismatch).toBe(
+      'Error from server (Invalid): Route "web" is invalid: spec.tls.key: Invalid value: "redacted key data": the key does not match the certificate',
+    );
+    expect(await fails(['create', 'route', 'edge', '--service', 'missing'])).toBe(
+      'Error from server (NotFound): services "missing" not found',
+    );
+    expect(await fails(['create', 'route', 'edge'])).toBe(
+      "error: required option '--service <name>' not specified",
+    );
+    expect((await cli.run(['get', 'routes'])).stderr).toBe(
+      `No resources found in ${ns} namespace.\n`,
     );
   });
 });

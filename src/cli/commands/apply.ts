@@ -6,6 +6,7 @@ import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { readManifests, type Manifest } from '../manifests.js';
 import { qualifiedName } from '../resources.js';
+import { registerCreateRouteCommand } from './create-route.js';
 
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -120,7 +121,7 @@ async function applyOne(
 }
 
 export function registerCreateApplyCommands(program: Command, ctx: CliContext): void {
-  program
+  const create = program
     .command('create')
     .description('Create resources from files or standard input')
     .option(
@@ -148,6 +149,7 @@ export function registerCreateApplyCommands(program: Command, ctx: CliContext): 
         }
       }
     });
+  registerCreateRouteCommand(create, ctx);
 
   program
     .command('apply')
