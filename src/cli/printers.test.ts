@@ -84,6 +84,14 @@ describe('tableLayout', () => {
     );
     expect(text).toBe('NAME   DATA   AGE\nx      2      5m\n');
   });
+
+  it('prints the rows only with --no-headers', () => {
+    const text = formatTables([{ def: configMapKind, items: [cm('x'), cm('longer')] }], {
+      ...opts,
+      noHeaders: true,
+    });
+    expect(text).toBe('x        2   5m\nlonger   2   5m\n');
+  });
 });
 
 describe('structured output', () => {

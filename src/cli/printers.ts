@@ -25,6 +25,8 @@ export interface TableOptions {
   allNamespaces: boolean;
   /** Prefix names with the kind (`pod/web`), as when several kinds are printed. */
   withKind: boolean;
+  /** `--no-headers`: rows only. */
+  noHeaders?: boolean;
   now: Date;
 }
 
@@ -73,7 +75,8 @@ export function formatTables(
   for (const { def, items } of groups) {
     if (items.length === 0) continue;
     const layout = tableLayout(def, options);
-    blocks.push(formatTable(layout.headers, items.map(layout.row)).lines.join('\n'));
+    const headers = options.noHeaders ? undefined : layout.headers;
+    blocks.push(formatTable(headers, items.map(layout.row)).lines.join('\n'));
   }
   return blocks.length ? `${blocks.join('\n\n')}\n` : '';
 }

@@ -256,7 +256,7 @@ describe('slipway expose pod, dc and deployment', () => {
     expect(np.spec.type).toBe('NodePort');
     expect(np.spec.ports?.[0]?.nodePort).toBeGreaterThanOrEqual(30000);
     expect(np.spec.ports?.[0]?.nodePort).toBeLessThanOrEqual(32767);
-    expect((await ok(['get', 'svc', 'frontend-np'])).split('\n')[1]).toMatch(
+    expect(await ok(['get', 'svc', 'frontend-np', '--no-headers'])).toMatch(
       new RegExp(
         `^frontend-np +NodePort +172\\.30\\.\\S+ +<none> +80:${np.spec.ports?.[0]?.nodePort}/TCP `,
       ),

@@ -27,6 +27,8 @@ export interface GetOptions {
   fieldSelector?: string;
   watch?: boolean;
   showLabels?: boolean;
+  /** False with `--no-headers`. */
+  headers?: boolean;
   ignoreNotFound?: boolean;
 }
 
@@ -116,6 +118,7 @@ export function registerGetCommand(program: Command, ctx: CliContext): void {
     .option('--field-selector <selector>', 'field selector, e.g. status.phase=Running')
     .option('-w, --watch', 'after listing, watch for changes (until interrupted)')
     .option('--show-labels', 'show labels as the last column')
+    .option('--no-headers', 'print the table rows only (no column headers)')
     .option('--ignore-not-found', 'treat "not found" for named objects as a successful retrieval')
     .addHelpText(
       'after',
@@ -167,6 +170,7 @@ function tableOptions(
     showLabels: Boolean(opts.showLabels),
     allNamespaces: Boolean(opts.allNamespaces),
     withKind,
+    noHeaders: opts.headers === false,
     now: ctx.io.now(),
   };
 }
@@ -200,7 +204,7 @@ async function watch(
     if (format === 'table' || format === 'wide') {
       const layout = tableLayout(def, tableOptions(ctx, format, opts, false));
       const table = formatTable(
-        headerPrinted ? undefined : layout.headers,
+        headerPrinted || opts.headers === false ? undefined : layout.headers,
         [layout.row(obj)],
         widths,
       );
