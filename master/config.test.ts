@@ -15,12 +15,25 @@ describe('loadConfig', () => {
       nodeMonitorGracePeriodSeconds: 40,
       podEvictionTimeoutSeconds: 300,
       registry: undefined,
+      allowedRegistriesForImport: undefined,
       allowFileGitSources: false,
       binaryBuildMaxBytes: 50 * 1024 * 1024,
       routeSubdomain: 'apps.localhost',
       serviceCidr: '172.30.0.0/16',
       serviceNodePortRange: '30000-32767',
     });
+  });
+
+  it('reads the registries imports may read', () => {
+    expect(
+      loadConfig({
+        SLIPWAY_DATA_DIR: '/d',
+        SLIPWAY_ALLOWED_REGISTRIES_FOR_IMPORT: 'docker.io, *.example.com,127.0.0.1:5000',
+      }).allowedRegistriesForImport,
+    ).toEqual(['docker.io', '*.example.com', '127.0.0.1:5000']);
+    expect(() =>
+      loadConfig({ SLIPWAY_DATA_DIR: '/d' }, { allowedRegistriesForImport: 'docker.io,https://x' }),
+    ).toThrow(/allowedRegistriesForImport: "https:\/\/x" is not HOST\[:PORT\] or \*\.DOMAIN/);
   });
 
   it('reads the node port range and refuses one that is not FIRST-LAST', () => {

@@ -28,6 +28,11 @@ export interface MasterConfig {
   /** Accept `file://` URLs and local paths as git sources of builds (off: only network
    * repositories). */
   allowFileGitSources: boolean;
+  /**
+   * Registries image imports may read (`docker.io`, `*.example.com`, `host:5000`); the cluster's
+   * own is always allowed. Undefined: any registry.
+   */
+  allowedRegistriesForImport: string[] | undefined;
   /** The largest binary build input (`start-build --from-dir`) accepted, in bytes. */
   binaryBuildMaxBytes: number;
   /** The IPv4 range Services' ClusterIPs are allocated from. */
@@ -51,6 +56,7 @@ export interface MasterOptions {
   nodeMonitorGracePeriodSeconds?: number | string | undefined;
   podEvictionTimeoutSeconds?: number | string | undefined;
   registry?: string | undefined;
+  allowedRegistriesForImport?: string | undefined;
   allowFileGitSources?: boolean | string | undefined;
   binaryBuildMaxBytes?: number | string | undefined;
   serviceCidr?: string | undefined;
@@ -76,6 +82,7 @@ export const ENV = {
   nodeMonitorGracePeriodSeconds: 'SLIPWAY_NODE_MONITOR_GRACE_PERIOD_SECONDS',
   podEvictionTimeoutSeconds: 'SLIPWAY_POD_EVICTION_TIMEOUT_SECONDS',
   registry: 'SLIPWAY_REGISTRY',
+  allowedRegistriesForImport: 'SLIPWAY_ALLOWED_REGISTRIES_FOR_IMPORT',
   allowFileGitSources: 'SLIPWAY_ALLOW_FILE_GIT_SOURCES',
   binaryBuildMaxBytes: 'SLIPWAY_BINARY_BUILD_MAX_BYTES',
   serviceCidr: 'SLIPWAY_SERVICE_CIDR',
@@ -127,6 +134,24 @@ const schema = z.object({
       /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._/-][a-z0-9]+)*)?$/,
       'must be HOST[:PORT] (for example 127.0.0.1:5000), without a scheme',
     )
+    .optional(),
+  allowedRegistriesForImport: z
+    .string()
+    .transform((value, ctx) => {
+      const patterns = value
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== '');
+      for (const p of patterns) {
+        if (!/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$/.test(p)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${p}" is not HOST[:PORT] or *.DOMAIN (comma-separated, for example docker.io,*.example.com,127.0.0.1:5000)`,
+          });
+        }
+      }
+      return patterns;
+    })
     .optional(),
   allowFileGitSources: z
     .union([z.boolean(), z.enum(['true', 'false', '1', '0'])], {
@@ -183,6 +208,7 @@ export function loadConfig(
     nodeMonitorGracePeriodSeconds: pick('nodeMonitorGracePeriodSeconds') ?? 40,
     podEvictionTimeoutSeconds: pick('podEvictionTimeoutSeconds') ?? 300,
     registry: pick('registry'),
+    allowedRegistriesForImport: pick('allowedRegistriesForImport'),
     allowFileGitSources: pick('allowFileGitSources') ?? false,
     binaryBuildMaxBytes: pick('binaryBuildMaxBytes') ?? DEFAULT_BINARY_BUILD_MAX_BYTES,
     serviceCidr: pick('serviceCidr') ?? DEFAULT_SERVICE_CIDR,
@@ -209,6 +235,7 @@ export function loadConfig(
     nodeMonitorGracePeriodSeconds: c.nodeMonitorGracePeriodSeconds,
     podEvictionTimeoutSeconds: c.podEvictionTimeoutSeconds,
     registry: c.registry,
+    allowedRegistriesForImport: c.allowedRegistriesForImport,
     allowFileGitSources: c.allowFileGitSources,
     binaryBuildMaxBytes: c.binaryBuildMaxBytes,
     serviceCidr: c.serviceCidr,

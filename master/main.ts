@@ -159,6 +159,7 @@ export async function startMaster(
         binaryBuildMaxBytes: config.binaryBuildMaxBytes,
         allowFileGitSources: config.allowFileGitSources,
         registry: config.registry,
+        allowedRegistriesForImport: config.allowedRegistriesForImport,
       },
       ...(deps.bookmarkIntervalMs === undefined
         ? {}

@@ -9,6 +9,7 @@ import {
 import {
   isLoopbackRegistry,
   parseChallenge,
+  registryAllowed,
   RegistryClient,
   RegistryError,
 } from './registry-client.js';
@@ -284,5 +285,29 @@ describe('helpers', () => {
       scheme: 'basic',
       params: { realm: 'a "b"' },
     });
+  });
+});
+
+describe('registryAllowed', () => {
+  it('matches hosts, ports and wildcard domains; no list allows all', () => {
+    const list = ['docker.io', '*.example.com', '127.0.0.1:5000'];
+    const cases: [string, boolean][] = [
+      ['docker.io', true],
+      ['Docker.IO', true],
+      ['quay.io', false],
+      ['registry.example.com', true],
+      ['a.b.example.com', true],
+      ['example.com', false],
+      ['registry.example.com:5000', false],
+      ['evil-example.com', false],
+      ['127.0.0.1:5000', true],
+      ['127.0.0.1:5001', false],
+      ['127.0.0.1', false],
+    ];
+    for (const [registry, allowed] of cases) {
+      expect(registryAllowed(registry, list), registry).toBe(allowed);
+    }
+    expect(registryAllowed('anything.io', undefined)).toBe(true);
+    expect(registryAllowed('anything.io', [])).toBe(false);
   });
 });

@@ -426,3 +426,22 @@ function unreachable(name: string, where: string, err: unknown): RegistryError {
       : (e.cause?.code ?? e.cause?.message ?? e.message);
   return new RegistryError('Unreachable', `${name}: cannot reach ${where}: ${why}`);
 }
+
+/**
+ * Whether imports may read `registry` (`host[:port]`): `patterns` are `host[:port]` or
+ * `*.domain[:port]` (any depth below the domain); a pattern without a port matches the registry
+ * only without one. Undefined patterns allow every registry.
+ */
+export function registryAllowed(
+  registry: string,
+  patterns: readonly string[] | undefined,
+): boolean {
+  if (patterns === undefined) return true;
+  const lower = registry.toLowerCase();
+  return patterns.some((raw) => {
+    const pattern = raw.toLowerCase();
+    if (!pattern.startsWith('*.')) return lower === pattern;
+    const suffix = pattern.slice(1); // `.example.com[:port]`
+    return lower.endsWith(suffix) && lower.length > suffix.length;
+  });
+}

@@ -49,6 +49,9 @@ export interface BuildRoutesOptions {
   maxBodyBytes: number;
   /** Looks images up for imagestreamimports. */
   registryClient: RegistryClient;
+  /** Registries imports may read; undefined: any. */
+  allowedRegistriesForImport?: readonly string[] | undefined;
+  clusterRegistry?: string | undefined;
 }
 
 const BUILDS = '/apis/build.openshift.io/v1/namespaces/:namespace';
@@ -101,7 +104,10 @@ export function buildRouter(options: BuildRoutesOptions): express.Router {
   const { resources, authorizer, instantiator, sources, podProxy } = options;
   const log = options.logger.child({ component: 'build-routes' });
   const istags = new ImageStreamTags(resources);
-  const imports = new ImageImports(resources, options.registryClient);
+  const imports = new ImageImports(resources, options.registryClient, {
+    allowedRegistries: options.allowedRegistriesForImport,
+    clusterRegistry: options.clusterRegistry,
+  });
   const router = express.Router();
 
   const authorize = (res: Response, attrs: RequestAttributes): UserInfo => {
@@ -344,6 +350,8 @@ export interface BuildSettings {
   allowFileGitSources: boolean;
   /** The cluster's registry (`HOST:PORT`), spoken to over plain HTTP by image imports. */
   registry?: string | undefined;
+  /** Registries image imports may read besides the cluster's; undefined: any. */
+  allowedRegistriesForImport?: readonly string[] | undefined;
 }
 
 /**
@@ -383,6 +391,8 @@ export function createBuildServer(options: {
       registryClient: new RegistryClient({
         insecureRegistries: settings.registry ? [settings.registry] : [],
       }),
+      allowedRegistriesForImport: settings.allowedRegistriesForImport,
+      clusterRegistry: settings.registry,
     }),
   };
 }

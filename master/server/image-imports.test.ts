@@ -13,8 +13,11 @@ const digest = (c: string): string => `sha256:${c.repeat(64)}`;
 
 class FakeRegistry extends RegistryClient {
   readonly images = new Map<string, string>();
+  /** Every reference looked up. */
+  readonly asked: string[] = [];
   override inspect(ref: Parameters<RegistryClient['inspect']>[0]): Promise<RegistryImage> {
     const name = `${ref.registry}/${ref.repository}:${ref.tag ?? ''}`;
+    this.asked.push(name);
     const found = this.images.get(name);
     if (!found)
       return Promise.reject(new RegistryError('NotFound', `${name}: not found in the registry`));
@@ -33,7 +36,9 @@ class FakeRegistry extends RegistryClient {
 function setup() {
   const resources = new ResourceStore({ store: new MemoryStore(), registry: builtinKinds() });
   const registry = new FakeRegistry();
-  const imports = new ImageImports(resources, registry, () => new Date('2026-01-01T00:00:00Z'));
+  const imports = new ImageImports(resources, registry, {
+    now: () => new Date('2026-01-01T00:00:00Z'),
+  });
   const ctx = { user: 'u', groups: [] };
   const request = (images: unknown[], doImport = true) =>
     imports.create(
@@ -142,6 +147,43 @@ describe('ImageImports', () => {
     await expect(
       imports.create('ns', body(false), { user: 'u', groups: [] }, refuse),
     ).resolves.toBeDefined();
+  });
+
+  it('refuses images of registries imports may not read, before looking anything up', async () => {
+    const resources = new ResourceStore({ store: new MemoryStore(), registry: builtinKinds() });
+    const registry = new FakeRegistry();
+    registry.images.set('r.io/a:1', digest('1'));
+    registry.images.set('cluster:5000/ns/b:1', digest('2'));
+    const imports = new ImageImports(resources, registry, {
+      allowedRegistries: ['r.io'],
+      clusterRegistry: 'cluster:5000',
+    });
+    const body = (...names: string[]) => ({
+      metadata: { name: 'app' },
+      spec: { import: false, images: names.map((n) => from(n)) },
+    });
+    const ctx = { user: 'u', groups: [] };
+    const ok = await imports.create(
+      'ns',
+      body('r.io/a:1', 'cluster:5000/ns/b:1'),
+      ctx,
+      () => undefined,
+    );
+    expect(ok.status?.images?.map((i) => i.status.status)).toEqual(['Success', 'Success']);
+    registry.asked.length = 0;
+    const err = (await imports
+      .create('ns', body('r.io/a:1', 'quay.io/x/y:1'), ctx, () => undefined)
+      .catch((e: unknown) => e)) as ApiError;
+    expect(err.code).toBe(422);
+    expect(err.details?.causes).toEqual([
+      {
+        field: 'spec.images[1].from.name',
+        message:
+          'Forbidden: registry "quay.io" is not allowed for imports (allowed: r.io, cluster:5000)',
+        reason: 'FieldValueForbidden',
+      },
+    ]);
+    expect(registry.asked).toEqual([]);
   });
 
   it('refuses malformed requests naming the field', async () => {

@@ -7,7 +7,7 @@
  * images that were found: an image the registry could not give is reported in its status entry
  * and changes nothing.
  */
-import { ApiError, isApiError } from '../../src/api/errors.js';
+import { ApiError, isApiError, type StatusCause } from '../../src/api/errors.js';
 import { parseDockerImageReference } from '../../src/api/image-reference.js';
 import { imageStreamImportKind, imageStreamKind } from '../../src/api/kinds/index.js';
 import {
@@ -26,6 +26,7 @@ import {
 import { jsonEqual } from '../../src/api/merge-patch.js';
 import { validateObject } from '../../src/api/validation.js';
 import {
+  registryAllowed,
   RegistryError,
   type RegistryClient,
   type RegistryImage,
@@ -70,19 +71,48 @@ export function imageOf(found: RegistryImage): Image {
   };
 }
 
+export interface ImageImportsOptions {
+  /** Registries imports may read (see registryAllowed); undefined: any. */
+  allowedRegistries?: readonly string[] | undefined;
+  /** The cluster's own registry, always allowed. */
+  clusterRegistry?: string | undefined;
+  now?: () => Date;
+}
+
 export class ImageImports {
   readonly #resources: ResourceStore;
   readonly #registry: RegistryClient;
+  readonly #allowed: readonly string[] | undefined;
   readonly #now: () => Date;
 
   constructor(
     resources: ResourceStore,
     registry: RegistryClient,
-    now: () => Date = () => new Date(),
+    options: ImageImportsOptions = {},
   ) {
     this.#resources = resources;
     this.#registry = registry;
-    this.#now = now;
+    this.#allowed =
+      options.allowedRegistries && options.clusterRegistry
+        ? [...options.allowedRegistries, options.clusterRegistry]
+        : options.allowedRegistries;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** 422 for images of registries imports may not read, before anything is looked up. */
+  #checkAllowed(images: readonly ImageImportSpec[], name: string): void {
+    const causes: StatusCause[] = [];
+    images.forEach((image, i) => {
+      const parsed = parseDockerImageReference(image.from.name);
+      if (parsed.ok && !registryAllowed(parsed.reference.registry, this.#allowed)) {
+        causes.push({
+          field: `spec.images[${i}].from.name`,
+          message: `Forbidden: registry "${parsed.reference.registry}" is not allowed for imports (allowed: ${(this.#allowed ?? []).join(', ')})`,
+          reason: 'FieldValueForbidden',
+        });
+      }
+    });
+    if (causes.length > 0) throw ApiError.invalid('ImageStreamImport', name, causes);
   }
 
   /**
@@ -105,8 +135,9 @@ export class ImageImports {
     }
     const request = validateObject(imageStreamImportKind, input) as ImageStreamImport;
     const name = request.metadata.name ?? '';
-    if (request.spec.import) mayImport();
     const images = request.spec.images ?? [];
+    this.#checkAllowed(images, name);
+    if (request.spec.import) mayImport();
     const results = await Promise.all(images.map((image) => this.#lookup(image, signal)));
     const statuses: ImageImportStatus[] = results.map((r, i) => ({
       status: r.ok

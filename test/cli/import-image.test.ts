@@ -80,7 +80,12 @@ beforeAll(async () => {
   await assertDockerAvailable(docker);
   await ensureImage('pause');
   registry = await startRegistry();
-  master = await startCliTestMaster({ controllers: true, registry: registry.address });
+  master = await startCliTestMaster({
+    controllers: true,
+    registry: registry.address,
+    // The cluster registry is always allowed; this one is never reached.
+    allowedRegistriesForImport: 'quay.io',
+  });
   admin = new ApiClient({ server: master.url, token: master.adminToken });
   await cli.open();
   await cli.login(master.url, master.adminToken, NS);
@@ -137,6 +142,12 @@ describe('import-image', () => {
       `tag nope failed: ${missing}: not found in the registry`,
     );
     expect(await fails(['import-image', 'other:1', '--from', missing])).toMatch(/--confirm/);
+    // A registry imports may not read is refused before anything is asked of it.
+    expect(
+      await fails(['import-image', 'other:1', '--from', '127.0.0.1:1/x/y:1', '--confirm']),
+    ).toContain(
+      `spec.images[0].from.name: Forbidden: registry "127.0.0.1:1" is not allowed for imports (allowed: quay.io, ${registry.address})`,
+    );
     expect((await stream('hello')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
     await expect(admin.get(imageStreamKind, 'other', { namespace: NS })).rejects.toMatchObject({
       code: 404,

@@ -19,6 +19,8 @@ export interface CliTestMasterOptions {
   controllers?: boolean;
   /** The cluster registry builds push to (nothing needs to listen there for API tests). */
   registry?: string;
+  /** Registries image imports may read besides the cluster's (comma-separated). */
+  allowedRegistriesForImport?: string;
 }
 
 export async function startCliTestMaster(
@@ -36,6 +38,7 @@ export async function startCliTestMaster(
       // By default a bare API: no scheduler events among the ones these tests expect.
       controllers: options.controllers ?? false,
       registry: options.registry,
+      allowedRegistriesForImport: options.allowedRegistriesForImport,
     },
   );
   const master = await startMaster(config, silentLogger());
