@@ -14,6 +14,7 @@ import { ApiError, type StatusCause } from '../../src/api/errors.js';
 import { hasNodePorts, type Service, type ServicePort } from '../../src/api/kinds/service.js';
 import type { ApiObject } from '../../src/api/meta.js';
 import type { KeyValue, Store, TxnOp } from '../store/types.js';
+import { ownedBy, parseReservation, reservationValue } from './reservations.js';
 
 export const NODE_PORT_PREFIX = '/slipway/node-ports/';
 export const DEFAULT_NODE_PORT_RANGE = '30000-32767';
@@ -35,30 +36,8 @@ export function parsePortRange(text: string): PortRange | string {
   return { text: `${first}-${last}`, first, last };
 }
 
-interface Reservation {
-  namespace: string;
-  name: string;
-  uid?: string | undefined;
-}
-
 export function nodePortKey(port: number): string {
   return `${NODE_PORT_PREFIX}${port}`;
-}
-
-function parseReservation(kv: KeyValue): Reservation | undefined {
-  try {
-    const value = JSON.parse(kv.value) as Partial<Reservation>;
-    return typeof value.namespace === 'string' && typeof value.name === 'string'
-      ? { namespace: value.namespace, name: value.name, uid: value.uid }
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function owns(kv: KeyValue, svc: ApiObject): boolean {
-  const r = parseReservation(kv);
-  return r !== undefined && r.namespace === svc.metadata.namespace && r.name === svc.metadata.name;
 }
 
 /** The node ports a stored Service holds. */
@@ -121,7 +100,7 @@ export class NodePortAllocator {
     for (const port of held) {
       if (kept.has(port)) continue;
       const kv = reserved.get(port);
-      if (kv && owns(kv, current)) {
+      if (kv && ownedBy(kv, current)) {
         ops.push({ op: 'delete', key: kv.key, expectedModRevision: kv.modRevision });
       }
     }
@@ -167,11 +146,7 @@ export class NodePortAllocator {
       port.nodePort = sibling?.nodePort ?? this.#pick(reserved, held, taking);
       if (!held.has(port.nodePort)) taking.add(port.nodePort);
     }
-    const value = JSON.stringify({
-      namespace: svc.metadata.namespace ?? '',
-      name: svc.metadata.name ?? '',
-      ...(svc.metadata.uid ? { uid: svc.metadata.uid } : {}),
-    } satisfies Reservation);
+    const value = reservationValue(svc);
     return [...taking].map((port) => ({ op: 'create', key: nodePortKey(port), value }));
   }
 
@@ -201,7 +176,7 @@ export class NodePortAllocator {
     const ops: TxnOp[] = [];
     for (const port of held) {
       const kv = reserved.get(port);
-      if (kv && owns(kv, svc)) {
+      if (kv && ownedBy(kv, svc)) {
         ops.push({ op: 'delete', key: kv.key, expectedModRevision: kv.modRevision });
       }
     }

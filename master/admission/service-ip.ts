@@ -20,6 +20,7 @@ import { HEADLESS, type Service } from '../../src/api/kinds/service.js';
 import type { ApiObject } from '../../src/api/meta.js';
 import type { StatusCause } from '../../src/api/errors.js';
 import type { KeyValue, Store, TxnOp } from '../store/types.js';
+import { ownedBy, parseReservation, reservationValue } from './reservations.js';
 
 export const SERVICE_IP_PREFIX = '/slipway/service-ips/';
 export const DEFAULT_SERVICE_CIDR = '172.30.0.0/16';
@@ -29,13 +30,6 @@ export interface Cidr {
   text: string;
   base: number;
   size: number;
-}
-
-/** What a reservation key holds: the Service that owns the IP. */
-interface Reservation {
-  namespace: string;
-  name: string;
-  uid?: string | undefined;
 }
 
 function ipToNumber(ip: string): number | undefined {
@@ -84,17 +78,6 @@ function isClusterDnsService(svc: ApiObject): boolean {
 
 export function reservationKey(ip: string): string {
   return `${SERVICE_IP_PREFIX}${ip}`;
-}
-
-function parseReservation(kv: KeyValue): Reservation | undefined {
-  try {
-    const value = JSON.parse(kv.value) as Partial<Reservation>;
-    return typeof value.namespace === 'string' && typeof value.name === 'string'
-      ? { namespace: value.namespace, name: value.name, uid: value.uid }
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function invalid(svc: ApiObject, field: string, message: string): ApiError {
@@ -164,12 +147,7 @@ export class ServiceIpAllocator {
     }
     svc.spec.clusterIP = ip;
     svc.spec.clusterIPs = [ip];
-    const value: Reservation = {
-      namespace: svc.metadata.namespace ?? '',
-      name: svc.metadata.name ?? '',
-      ...(svc.metadata.uid ? { uid: svc.metadata.uid } : {}),
-    };
-    return [{ op: 'create', key: reservationKey(ip), value: JSON.stringify(value) }];
+    return [{ op: 'create', key: reservationKey(ip), value: reservationValue(svc) }];
   }
 
   private firstFree(taken: ReadonlySet<string>): string | undefined {
@@ -186,9 +164,7 @@ export class ServiceIpAllocator {
     const ip = (svc as Service).spec?.clusterIP;
     if (!ip || ip === HEADLESS) return [];
     const kv = await this.store.get(reservationKey(ip));
-    const owner = kv ? parseReservation(kv) : undefined;
-    if (!kv || !owner || owner.namespace !== svc.metadata.namespace) return [];
-    if (owner.name !== svc.metadata.name) return [];
+    if (!kv || !ownedBy(kv, svc)) return [];
     return [{ op: 'delete', key: kv.key, expectedModRevision: kv.modRevision }];
   }
 

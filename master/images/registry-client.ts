@@ -17,6 +17,7 @@ import {
   formatDockerImageReference,
   type DockerImageReference,
 } from '../../src/api/image-reference.js';
+import type { ImageConfig } from '../../src/api/kinds/image-stream-import.js';
 
 /** Why a lookup failed, as the API reports it (`status.images[].status.reason`). */
 export type RegistryFailure =
@@ -29,19 +30,6 @@ export class RegistryError extends Error {
     this.name = 'RegistryError';
     this.reason = reason;
   }
-}
-
-/** The image configuration fields users meet (Docker's `config` object). */
-export interface ImageConfig {
-  User?: string;
-  ExposedPorts?: Record<string, object>;
-  Env?: string[];
-  Cmd?: string[];
-  Entrypoint?: string[];
-  WorkingDir?: string;
-  Labels?: Record<string, string>;
-  Volumes?: Record<string, object>;
-  StopSignal?: string;
 }
 
 /** What a registry says of one image. */

@@ -1,8 +1,6 @@
 // `slipway expose` and `slipway create route` with the built CLI against a real master: services
 // become routes (secured ones too), pods and workloads become services, as `oc` makes them.
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -14,6 +12,7 @@ import {
   type Service,
 } from '../../src/api/index.js';
 import { ApiClient } from '../../src/client/index.js';
+import { selfSigned } from '../support/pki.js';
 import { startCliTestMaster, type CliTestMaster } from './support/master.js';
 import { cliSession } from './support/session.js';
 import { assertBuilt } from './support/slipway.js';
@@ -296,31 +295,10 @@ describe('slipway expose pod, dc and deployment', () => {
 });
 
 describe('slipway create route', () => {
-  /** A self-signed certificate and key for `host`, as PEM files in the session's directory. */
-  async function pemFiles(host: string): Promise<{ cert: string; key: string }> {
-    const cert = join(cli.dir, `${host}.crt`);
-    const key = join(cli.dir, `${host}.key`);
-    await promisify(execFile)('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${host}`,
-      '-addext',
-      `subjectAltName=DNS:${host}`,
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ]);
-    return { cert, key };
-  }
+  const pemFiles = async (host: string) => {
+    const made = await selfSigned(cli.dir, host);
+    return { cert: made.certFile, key: made.keyFile };
+  };
 
   it('creates edge, passthrough and reencrypt routes from PEM files, as oc create route', async () => {
     await apply(WEB_SERVICE);

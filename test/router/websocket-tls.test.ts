@@ -3,18 +3,22 @@
 // passthrough (the backend's own certificate, end to end, chosen by SNI beside edge hosts), and
 // reencrypt (the router's certificate to the client, TLS verified against the route's CA to the
 // backend).
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  createServer as createHttpsServer,
+  request as httpsRequest,
+  type Server as HttpsServer,
+} from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { routeKind, type Route } from '../../src/api/index.js';
+import { selfSigned, signedBy } from '../support/pki.js';
 import {
   createProject,
   createRoute,
@@ -28,8 +32,6 @@ import {
   type RouterWorld,
 } from './support.js';
 
-const run = promisify(execFile);
-
 let world: RouterWorld;
 let certDir: string;
 const backends: Backend[] = [];
@@ -40,97 +42,28 @@ async function backend(name: string, handler?: Parameters<typeof startBackend>[1
   return b;
 }
 
-/** A self-signed certificate for `host`, made with the openssl CLI. */
-async function certificate(host: string): Promise<{ cert: string; key: string }> {
-  const cert = join(certDir, `${host}.crt`);
-  const key = join(certDir, `${host}.key`);
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${host}`,
-    '-addext',
-    `subjectAltName=DNS:${host}`,
-    '-keyout',
-    key,
-    '-out',
-    cert,
-  ]);
-  return { cert: await readFile(cert, 'utf8'), key: await readFile(key, 'utf8') };
+/** An HTTPS backend on 127.0.0.1 serving `pem`, closed with the others after the file. */
+async function httpsBackend(
+  name: string,
+  pem: { cert: string; key: string },
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ port: number; server: HttpsServer }> {
+  const server = createHttpsServer({ cert: pem.cert, key: pem.key }, handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  backends.push({
+    name,
+    port,
+    server,
+    seen: [],
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  });
+  return { port, server };
 }
 
-/** A CA made with the openssl CLI, and a certificate for `name` that it signed. */
-async function signed(
-  ca: string,
-  name: string,
-): Promise<{ cert: string; key: string; caCert: string }> {
-  const p = (f: string): string => join(certDir, f);
-  try {
-    await readFile(p(`${ca}.crt`));
-  } catch {
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${ca}`,
-      '-keyout',
-      p(`${ca}.key`),
-      '-out',
-      p(`${ca}.crt`),
-    ]);
-  }
-  await run('openssl', [
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-subj',
-    `/CN=${name}`,
-    '-keyout',
-    p(`${name}.key`),
-    '-out',
-    p(`${name}.csr`),
-  ]);
-  await writeFile(p(`${name}.ext`), `subjectAltName=DNS:${name}\n`);
-  await run('openssl', [
-    'x509',
-    '-req',
-    '-in',
-    p(`${name}.csr`),
-    '-CA',
-    p(`${ca}.crt`),
-    '-CAkey',
-    p(`${ca}.key`),
-    '-CAcreateserial',
-    '-days',
-    '1',
-    '-extfile',
-    p(`${name}.ext`),
-    '-out',
-    p(`${name}.crt`),
-  ]);
-  return {
-    cert: await readFile(p(`${name}.crt`), 'utf8'),
-    key: await readFile(p(`${name}.key`), 'utf8'),
-    caCert: await readFile(p(`${ca}.crt`), 'utf8'),
-  };
-}
+const certificate = (host: string) => selfSigned(certDir, host);
+const signed = (ca: string, name: string) => signedBy(certDir, ca, name);
 
 beforeAll(async () => {
   certDir = await mkdtemp(join(tmpdir(), 'slipway-router-tls-'));
@@ -396,22 +329,10 @@ describe('TLS passthrough', () => {
   }
 
   /** An HTTPS backend with its own certificate, answering its name and what it saw. */
-  async function tlsBackend(name: string, pem: { cert: string; key: string }) {
-    const server = createHttpsServer(pem, (req, res) => {
+  const tlsBackend = (name: string, pem: { cert: string; key: string }) =>
+    httpsBackend(name, pem, (req, res) => {
       res.end(`${name} ${req.headers.host ?? ''} ${String(req.headers['x-forwarded-for'])}`);
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as AddressInfo).port;
-    backends.push({
-      name,
-      port,
-      server: server,
-      seen: [],
-      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    });
-    return { port };
-  }
 
   function get(host: string, ca: string, servername = host): Promise<string> {
     const u = new URL(world.router.httpsUrl!);
@@ -516,18 +437,8 @@ describe('reencrypt', () => {
     // The backend's certificate names the service as OpenShift's service certificates do.
     const inner = await signed('slipway-test-ca', 'reenc.web.svc');
     const other = await signed('other-ca', 'unrelated.web.svc');
-    const server = createHttpsServer({ cert: inner.cert, key: inner.key }, (req, res) => {
+    const { port } = await httpsBackend('reenc', inner, (req, res) => {
       res.end(`reenc ${String(req.headers['x-forwarded-proto'])} ${req.url ?? ''}`);
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as AddressInfo).port;
-    backends.push({
-      name: 'reenc',
-      port,
-      server: server,
-      seen: [],
-      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
     });
     await expose(api, 'web', 'reenc', [{ port }]);
     const routeSpec = (ca: string) => ({
@@ -590,22 +501,12 @@ describe('reencrypt', () => {
   it('upgrades WebSockets over a reencrypted connection', async () => {
     const { api, router } = world;
     const inner = await signed('slipway-test-ca', 'wss.web.svc');
-    const server = createHttpsServer({ cert: inner.cert, key: inner.key }, (_req, res) =>
+    const { port, server } = await httpsBackend('wss', inner, (_req, res) =>
       res.end('not a socket'),
     );
     new WebSocketServer({ server }).on('connection', (socket) =>
       socket.on('message', (data: Buffer) => socket.send(`tls:${data.toString()}`)),
     );
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as AddressInfo).port;
-    backends.push({
-      name: 'wss',
-      port,
-      server: server,
-      seen: [],
-      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    });
     await expose(api, 'web', 'wss', [{ port }]);
     await createRoute(api, 'web', 'wss', {
       host: 'wss.example.com',

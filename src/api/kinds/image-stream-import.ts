@@ -45,6 +45,19 @@ export interface ImageImportStatus {
   tag?: string;
 }
 
+/** The image configuration fields users meet (Docker's `config` object). */
+export interface ImageConfig {
+  User?: string;
+  ExposedPorts?: Record<string, object>;
+  Env?: string[];
+  Cmd?: string[];
+  Entrypoint?: string[];
+  WorkingDir?: string;
+  Labels?: Record<string, string>;
+  Volumes?: Record<string, object>;
+  StopSignal?: string;
+}
+
 /** An image as a registry described it (OpenShift's `Image`). */
 export interface Image {
   apiVersion: string;
@@ -61,15 +74,7 @@ export interface Image {
     Architecture?: string;
     Os?: string;
     Size: number;
-    Config: {
-      User?: string;
-      ExposedPorts?: Record<string, object>;
-      Env?: string[];
-      Cmd?: string[];
-      Entrypoint?: string[];
-      WorkingDir?: string;
-      Labels?: Record<string, string>;
-    };
+    Config: ImageConfig;
   };
   dockerImageLayers: { name: string; size: number; mediaType: string }[];
 }
