@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerAdmCommands } from './commands/adm.js';
 import { registerCreateApplyCommands } from './commands/apply.js';
+import { registerCreateDataCommands } from './commands/create-data.js';
+import { registerCreateRouteCommand } from './commands/create-route.js';
 import { registerAuthCommands } from './commands/auth.js';
 import { registerBuildCommands } from './commands/builds.js';
 import { registerDeleteCommand } from './commands/delete.js';
@@ -65,7 +67,9 @@ export function createProgram(io?: Partial<CliIo>): Command {
   registerProjectCommands(program, ctx);
   registerGetCommand(program, ctx);
   registerDescribeCommand(program, ctx);
-  registerCreateApplyCommands(program, ctx);
+  const create = registerCreateApplyCommands(program, ctx);
+  registerCreateRouteCommand(create, ctx);
+  registerCreateDataCommands(create, ctx);
   registerDeleteCommand(program, ctx);
   registerLabelCommands(program, ctx);
   registerScaleCommand(program, ctx);

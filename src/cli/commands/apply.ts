@@ -6,7 +6,6 @@ import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { readManifests, type Manifest } from '../manifests.js';
 import { qualifiedName } from '../resources.js';
-import { registerCreateRouteCommand } from './create-route.js';
 
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -120,7 +119,8 @@ async function applyOne(
   return `${qualifiedName(def, name)} configured`;
 }
 
-export function registerCreateApplyCommands(program: Command, ctx: CliContext): void {
+/** Registers `create -f` and `apply -f`; returns `create`, which has subcommands of its own. */
+export function registerCreateApplyCommands(program: Command, ctx: CliContext): Command {
   const create = program
     .command('create')
     .description('Create resources from files or standard input')
@@ -149,7 +149,6 @@ export function registerCreateApplyCommands(program: Command, ctx: CliContext): 
         }
       }
     });
-  registerCreateRouteCommand(create, ctx);
 
   program
     .command('apply')
@@ -180,4 +179,5 @@ export function registerCreateApplyCommands(program: Command, ctx: CliContext): 
         }
       }
     });
+  return create;
 }
