@@ -2,7 +2,13 @@
 // subprocess against a real master with its controllers, pods on a simulated node whose
 // kubelet the test plays.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replicationControllerKind } from '../../src/api/index.js';
+import {
+  deploymentConfigKind,
+  deploymentKind,
+  replicationControllerKind,
+} from '../../src/api/index.js';
+import type { Deployment } from '../../src/api/kinds/deployment.js';
+import type { DeploymentConfig } from '../../src/api/kinds/deployment-config.js';
 import type { ReplicationController } from '../../src/api/kinds/replication-controller.js';
 import { FakeKubelet, NEVER_READY_IMAGE } from '../controllers/fake-kubelet.js';
 import { startClusterWithNode, type NodeCluster } from '../controllers/support.js';
@@ -148,6 +154,26 @@ describe('rollout of a DeploymentConfig', () => {
     );
   }, 60_000);
 
+  it('restart rolls the current release out again on new pods', async () => {
+    const before = await c.admin.get<DeploymentConfig>(deploymentConfigKind, 'web', {
+      namespace: NS,
+    });
+    expect(await ok(['rollout', 'restart', 'dc/web'])).toBe(
+      'deploymentconfig.apps.openshift.io/web restarted\n',
+    );
+    const version = (before.status?.latestVersion ?? 0) + 1;
+    expect(lastLine(await ok(['rollout', 'status', 'dc/web']))).toBe(
+      `replication controller "web-${version}" successfully rolled out`,
+    );
+    const after = await c.admin.get<DeploymentConfig>(deploymentConfigKind, 'web', {
+      namespace: NS,
+    });
+    expect(after.status?.latestVersion).toBe(version);
+    expect(after.spec.template?.spec.containers[0]?.env).toEqual(
+      before.spec.template?.spec.containers[0]?.env,
+    );
+  }, 60_000);
+
   it('cancel stops a rollout that cannot finish; status reports it and exits 1', async () => {
     expect(await ok(['set', 'image', 'dc/web', `web=${NEVER_READY_IMAGE}`])).toBe(
       'deploymentconfig.apps.openshift.io/web image updated\n',
@@ -162,25 +188,25 @@ describe('rollout of a DeploymentConfig', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const stderr = await fails(['rollout', 'status', 'dc/web']);
-    expect(stderr).toBe('error: rollout of replication controller "web-6" was cancelled\n');
+    expect(stderr).toBe('error: rollout of replication controller "web-7" was cancelled\n');
     expect(await fails(['rollout', 'cancel', 'dc/web'])).toBe(
-      'error: unable to cancel deploymentconfig.apps.openshift.io/web: no rollout is in progress (latest rollout #6 failed)\n',
+      'error: unable to cancel deploymentconfig.apps.openshift.io/web: no rollout is in progress (latest rollout #7 failed)\n',
     );
     const history = await ok(['rollout', 'history', 'dc/web']);
-    expect(history).toMatch(/6\s+Failed\s+cancelled by the user/);
+    expect(history).toMatch(/7\s+Failed\s+cancelled by the user/);
   }, 60_000);
 
   it('describe shows the strategy, triggers, versions and events', async () => {
     const out = await ok(['describe', 'dc/web']);
-    expect(out).toMatch(/Latest Version:\s+6/);
+    expect(out).toMatch(/Latest Version:\s+7/);
     expect(out).toMatch(/Triggers:\s+Config/);
     expect(out).toMatch(/Strategy:\s+Rolling: max surge 25%, max unavailable 25%/);
-    expect(out).toContain('Deployment #6 (latest):');
+    expect(out).toContain('Deployment #7 (latest):');
     expect(out).toMatch(/Status:\s+Failed \(cancelled by the user\)/);
-    expect(out).toContain('Deployment #5:');
+    expect(out).toContain('Deployment #6:');
     expect(out).toMatch(/Pods Status:\s+0 Running/);
     expect(out).toMatch(
-      /DeploymentCreated\s+.*Created new replication controller "web-6" for version 6/,
+      /DeploymentCreated\s+.*Created new replication controller "web-7" for version 7/,
     );
     expect(out).toContain('RolloutCancelled');
   }, 60_000);
@@ -217,6 +243,21 @@ describe('rollout of a Deployment', () => {
     expect(await ok(['rollout', 'undo', 'deployment/api', '--to-revision', '3'])).toBe(
       'deployment.apps/api skipped rollback (current template already matches revision 3)\n',
     );
+    // restart: the same release on new pods, as a new revision.
+    expect(await ok(['rollout', 'restart', 'deployment/api'])).toBe(
+      'deployment.apps/api restarted\n',
+    );
+    expect(lastLine(await ok(['rollout', 'status', 'deployment/api']))).toBe(
+      'deployment "api" successfully rolled out',
+    );
+    const restarted = await c.admin.get<Deployment>(deploymentKind, 'api', { namespace: NS });
+    expect(
+      restarted.spec.template?.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'],
+    ).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(restarted.spec.template?.spec.containers[0]?.image).toBe('example/api:1');
+    expect(
+      (await ok(['rollout', 'history', 'deployment/api'])).trimEnd().split('\n').at(-1),
+    ).toMatch(/^4\s+<none>$/);
     const described = await ok(['describe', 'deployment/api']);
     expect(described).toMatch(/Replicas:\s+2 desired \| 2 updated \| 2 total \| 2 available/);
     expect(described).toMatch(/NewReplicaSet:\s+api-\S+ \(2\/2 replicas created\)/);

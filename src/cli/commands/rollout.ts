@@ -1,5 +1,5 @@
 /**
- * `rollout latest|status|history|undo|pause|resume|cancel`, as `oc rollout` has them for
+ * `rollout latest|status|history|undo|pause|resume|restart|cancel`, as `oc rollout` has them for
  * DeploymentConfigs (`dc/NAME`) and `kubectl rollout` for Deployments (`deployment/NAME`).
  * The controller does the rollouts; these commands ask the API and watch.
  */
@@ -245,6 +245,43 @@ async function rolloutLatest(
   ctx.out(`${qualifiedName(t.def, t.name)} rolled out`);
 }
 
+/** The pod-template annotation `rollout restart` sets, as kubectl does. */
+export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
+
+/**
+ * `rollout restart`: a new rollout of the same release, by stamping the pod template with the
+ * time (kubectl's way; the template changed, so every pod is replaced). A DeploymentConfig
+ * without a ConfigChange trigger is also instantiated, since nothing else would roll it out.
+ */
+async function rolloutRestart(
+  ctx: CliContext,
+  t: Target,
+  opts: { namespace?: string },
+): Promise<void> {
+  const client = await ctx.client();
+  const namespace = await ctx.namespace(opts.namespace);
+  const obj = await client.get<DeploymentConfig | Deployment>(t.def, t.name, { namespace });
+  const resource = qualifiedName(t.def, t.name);
+  if (obj.spec.paused) throw new CliError(`${resource} is paused; resume it first`);
+  const now = ctx.io
+    .now()
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z');
+  await client.patch(
+    t.def,
+    t.name,
+    { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: now } } } } },
+    { namespace },
+  );
+  if (t.def === deploymentConfigKind) {
+    const triggers = (obj as DeploymentConfig).spec.triggers ?? [];
+    if (!triggers.some((tr) => tr.type === 'ConfigChange')) {
+      await instantiate(client, namespace, t.name, false);
+    }
+  }
+  ctx.out(`${resource} restarted`);
+}
+
 async function rolloutHistory(
   ctx: CliContext,
   t: Target,
@@ -433,6 +470,15 @@ export function registerRolloutCommands(program: Command, ctx: CliContext): void
         setPaused(ctx, target(ctx, args, BOTH), paused, opts),
       );
   }
+
+  rollout
+    .command('restart')
+    .description('Replace every pod of the current release with new ones')
+    .argument('<resource...>', 'dc/NAME or deployment/NAME')
+    .option(ns, nsHelp)
+    .action((args: string[], opts: { namespace?: string }) =>
+      rolloutRestart(ctx, target(ctx, args, BOTH), opts),
+    );
 
   rollout
     .command('cancel')
