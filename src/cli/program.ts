@@ -9,6 +9,7 @@ import { registerDeleteCommand } from './commands/delete.js';
 import { registerDescribeCommand } from './commands/describe.js';
 import { registerExecCommands } from './commands/exec.js';
 import { registerExposeCommand } from './commands/expose.js';
+import { registerWaitCommand } from './commands/wait.js';
 import { registerGetCommand } from './commands/get.js';
 import { registerLabelCommands } from './commands/label.js';
 import { registerLogsCommand } from './commands/logs.js';
@@ -88,6 +89,7 @@ export function createProgram(io?: Partial<CliIo>): Command {
   registerAdmCommands(program, ctx);
   registerProcessCommand(program, ctx);
   registerExposeCommand(program, ctx);
+  registerWaitCommand(program, ctx);
   contexts.set(program, ctx);
   return program;
 }

@@ -93,6 +93,23 @@ describe('create configmap', () => {
   });
 });
 
+describe('wait --for=delete', () => {
+  it('returns once the object is gone, and names what is still there on timeout', async () => {
+    await ok(['create', 'cm', 'gone', '--from-literal', 'a=1']);
+    await ok(['create', 'cm', 'stays', '--from-literal', 'a=1']);
+    const deleting = new Promise((resolve) => setTimeout(resolve, 300)).then(() =>
+      admin.delete(configMapKind, 'gone', { namespace: NS }),
+    );
+    expect(await ok(['wait', '--for=delete', 'cm/gone', '--timeout=20s'])).toBe(
+      'configmap/gone deleted\n',
+    );
+    await deleting;
+    expect(await fails(['wait', '--for=delete', 'cm/stays', '--timeout=500ms'])).toBe(
+      'error: timed out waiting for the condition on configmap/stays',
+    );
+  });
+});
+
 describe('create secret', () => {
   it('makes generic (with a type), tls and docker-registry secrets as kubectl does', async () => {
     await writeFile(join(cli.dir, 'id_ed25519'), 'PRIVATE KEY BYTES\n');

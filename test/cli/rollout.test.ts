@@ -215,6 +215,22 @@ describe('rollout of a DeploymentConfig', () => {
 describe('rollout of a Deployment', () => {
   it('status, set image, history and undo, as kubectl prints them', async () => {
     await ok(['apply', '-f', '-'], deploymentYaml);
+    // wait, as scripts use it: a condition, a field, every selected pod; a timeout fails.
+    expect(await ok(['wait', '--for=condition=Available', 'deployment/api', '--timeout=30s'])).toBe(
+      'deployment.apps/api condition met\n',
+    );
+    expect(await ok(['wait', '--for=jsonpath={.status.readyReplicas}=2', 'deploy/api'])).toBe(
+      'deployment.apps/api condition met\n',
+    );
+    expect(
+      (await ok(['wait', '--for=condition=Ready', 'pods', '-l', 'app=api'])).trimEnd().split('\n'),
+    ).toEqual([
+      expect.stringMatching(/^pod\/api-\S+ condition met$/),
+      expect.stringMatching(/^pod\/api-\S+ condition met$/),
+    ]);
+    expect(await fails(['wait', '--for=condition=Frozen', 'deployment/api', '--timeout=1s'])).toBe(
+      'error: timed out waiting for the condition on deployment.apps/api\n',
+    );
     expect(lastLine(await ok(['rollout', 'status', 'deployment/api']))).toBe(
       'deployment "api" successfully rolled out',
     );
