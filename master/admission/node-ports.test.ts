@@ -153,12 +153,14 @@ describe('NodePort allocation', () => {
     expect(admin).not.toBe(first);
     expect(await reserved()).toEqual([first, admin].sort());
     // Moving to another port number gives the old one up.
+    const free = [30000, 30001, 30002, 30003].find((p) => p !== first && p !== admin)!;
     const moved = await update('a', {
       ports: [
-        { name: 'web', port: 80, nodePort: 30003 === first || 30003 === admin ? 30002 : 30003 },
+        { name: 'web', port: 80, nodePort: free },
         { name: 'admin', port: 9000 },
       ],
     });
+    expect(nodePorts(moved)[0]).toBe(free);
     expect(await reserved()).toEqual([nodePorts(moved)[0], admin].sort());
     // Back to ClusterIP: every port is released and the nodePorts go.
     const plain = await update('a', {

@@ -186,7 +186,12 @@ describe('a running pod', () => {
         15_000,
         'the pod containers to be removed',
       );
-      expect(await podVolumes(docker, uid)).toEqual([]);
+      // The volumes go right after the containers (the agent removes them in that order).
+      await eventually(
+        async () => ((await podVolumes(docker, uid)).length === 0 ? true : undefined),
+        5_000,
+        'the pod volumes to be removed',
+      );
       expect(hits.map((h) => h.path)).toEqual(['/prestop', '/term']);
       // SIGTERM came after the hook had finished (it sleeps 0.5 s after calling).
       expect(hits[1]!.at - hits[0]!.at).toBeGreaterThanOrEqual(400);
