@@ -3,7 +3,6 @@
  * them: data from literals, files, directories and env files (data-sources.ts); `--dry-run
  * -o yaml` prints the object instead of creating it. Secret values never appear in messages.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ApiObject } from '../../api/index.js';
 import { configMapKind, secretKind } from '../../api/kinds/index.js';
@@ -13,6 +12,7 @@ import { CliError } from '../errors.js';
 import {
   configMapData,
   readDataSources,
+  readFlagFile,
   secretData,
   type DataSources,
 } from '../generate/data-sources.js';
@@ -59,14 +59,6 @@ function withSources(cmd: Command): Command {
 
 function sourcesOf(opts: SourceOptions): DataSources {
   return { literals: opts.fromLiteral, files: opts.fromFile, envFiles: opts.fromEnvFile };
-}
-
-async function pem(flag: string, path: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw new CliError(`${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-  }
 }
 
 /** Creates `obj` (or prints it with --dry-run / -o) and says so as kubectl does. */
@@ -148,8 +140,8 @@ export function registerCreateDataCommands(create: Command, ctx: CliContext): vo
       metadata: { name },
       type: 'kubernetes.io/tls',
       data: {
-        'tls.crt': (await pem('--cert', opts.cert)).toString('base64'),
-        'tls.key': (await pem('--key', opts.key)).toString('base64'),
+        'tls.crt': (await readFlagFile('--cert', opts.cert)).toString('base64'),
+        'tls.key': (await readFlagFile('--key', opts.key)).toString('base64'),
       },
     };
     await finish(ctx, secretKind, obj, opts);

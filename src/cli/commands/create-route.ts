@@ -4,12 +4,12 @@
  * the one `expose svc/SVC` would make (name, labels, port), with `spec.tls` added; the API server
  * checks the certificates (and says which field is wrong without printing them).
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Route, Service } from '../../api/index.js';
 import { routeKind, serviceKind } from '../../api/kinds/index.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
+import { readFlagFile } from '../generate/data-sources.js';
 import { routeForService } from '../generate/expose-objects.js';
 import { qualifiedName } from '../resources.js';
 
@@ -42,14 +42,6 @@ const ALLOWED: Record<Termination, readonly (keyof typeof FILE_FLAGS)[]> = {
   passthrough: [],
   reencrypt: ['cert', 'key', 'caCert', 'destCaCert'],
 };
-
-async function pem(flag: string, path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new CliError(`${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-  }
-}
 
 function insecurePolicy(value: string | undefined): 'None' | 'Allow' | 'Redirect' | undefined {
   if (value === undefined) return undefined;
@@ -95,7 +87,7 @@ export function registerCreateRouteCommand(create: Command, ctx: CliContext): vo
       for (const key of ALLOWED[termination]) {
         const path = opts[key];
         const [flag, field] = FILE_FLAGS[key];
-        if (path !== undefined) tls[field] = await pem(flag, path);
+        if (path !== undefined) tls[field] = (await readFlagFile(flag, path)).toString('utf8');
       }
       const policy = insecurePolicy(opts.insecurePolicy);
       if (policy) tls.insecureEdgeTerminationPolicy = policy;

@@ -58,7 +58,8 @@ export function parseEnvFile(text: string, path: string): [string, string][] {
   return out;
 }
 
-async function readSource(path: string, flag: string): Promise<Buffer> {
+/** A file a flag names; a missing or unreadable one is an error naming the flag and path. */
+export async function readFlagFile(flag: string, path: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (err) {
@@ -97,14 +98,14 @@ export async function readDataSources(sources: DataSources): Promise<DataEntries
       for (const name of names) {
         // kubectl skips the files whose names are not valid keys.
         if (!KEY.test(name)) continue;
-        add(entries, name, await readSource(join(path, name), '--from-file'), '--from-file');
+        add(entries, name, await readFlagFile('--from-file', join(path, name)), '--from-file');
       }
     } else {
-      add(entries, key ?? basename(path), await readSource(path, '--from-file'), '--from-file');
+      add(entries, key ?? basename(path), await readFlagFile('--from-file', path), '--from-file');
     }
   }
   for (const path of sources.envFiles) {
-    const text = (await readSource(path, '--from-env-file')).toString('utf8');
+    const text = (await readFlagFile('--from-env-file', path)).toString('utf8');
     for (const [k, v] of parseEnvFile(text, path))
       add(entries, k, Buffer.from(v), '--from-env-file');
   }
