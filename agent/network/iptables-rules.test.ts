@@ -121,10 +121,12 @@ describe('renderSync', () => {
       'COMMIT',
       '*filter',
       `:${c.reject} - [0:0]`,
+      `:${c.forward} - [0:0]`,
       `-A ${c.reject} -m comment --comment "shop/idle udp has no endpoints" -d 172.30.0.3/32 -p udp -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable`,
-      `-A ${c.reject} -m comment --comment "slipway service traffic, marked for SNAT" -m mark --mark 0x4000/0x4000 -j ACCEPT`,
+      `-A ${c.forward} -m comment --comment "slipway service traffic, marked for SNAT" -m mark --mark 0x4000/0x4000 -j ACCEPT`,
       `-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "slipway services of node ${NODE}" -j ${c.reject}`,
       `-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "slipway services of node ${NODE}" -j ${c.reject}`,
+      `-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "slipway services of node ${NODE}" -j ${c.forward}`,
       'COMMIT',
       '',
     ]);
@@ -182,11 +184,19 @@ describe('renderSync', () => {
       `-A ${c.nodePorts} -m comment --comment "shop/web:http tcp" -p tcp -m tcp --dport 30080 -j ${servicePortChain(NODE, exposed)}`,
     ]);
     expect(out).not.toContain('30054');
-    // Forwarded nodePort traffic (marked in PREROUTING) is accepted after the REJECTs.
+    // Forwarded nodePort traffic (marked in PREROUTING) is accepted in a chain FORWARD alone
+    // jumps to: what the node itself sends keeps meeting the OUTPUT rules after ours.
     expect(inChain(c.reject)).toEqual([
       `-A ${c.reject} -m comment --comment "shop/idle udp has no endpoints" -d 172.30.0.3/32 -p udp -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable`,
-      `-A ${c.reject} -m comment --comment "slipway service traffic, marked for SNAT" -m mark --mark 0x4000/0x4000 -j ACCEPT`,
     ]);
+    expect(inChain(c.forward)).toEqual([
+      `-A ${c.forward} -m comment --comment "slipway service traffic, marked for SNAT" -m mark --mark 0x4000/0x4000 -j ACCEPT`,
+    ]);
+    expect(
+      jumpRules(NODE)
+        .filter((j) => j.target === c.forward)
+        .map((j) => j.chain),
+    ).toEqual(['FORWARD']);
   });
 
   it('adds no jump that exists, removes duplicates, deletes stale owned chains only', () => {

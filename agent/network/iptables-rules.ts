@@ -22,12 +22,14 @@
  *          SLW-MARK-<h>  sets the SNAT mark; SLW-POST-<h> (from POSTROUTING) masquerades what
  *                        carries it
  *   filter SLW-FW-<h>    jumped to from FORWARD and OUTPUT for new connections: REJECT for
- *                        service ports without a ready endpoint, so clients are refused at once;
- *                        last, ACCEPT for traffic carrying the SNAT mark (as kube-proxy's
- *                        KUBE-FORWARD): Docker's FORWARD policy is DROP and it accepts published
- *                        container ports only, so a nodePort connection from another host, DNATed
- *                        to a pod, would be dropped. The mark is set in nat PREROUTING, before
- *                        filter FORWARD, and cleared in SLW-POST (POSTROUTING), after it
+ *                        service ports without a ready endpoint, so clients are refused at once
+ *          SLW-FWD-<h>   jumped to from FORWARD only, for new connections: ACCEPT for traffic
+ *                        carrying the SNAT mark (kube-proxy's KUBE-FORWARD): Docker's FORWARD
+ *                        policy is DROP and it accepts published container ports only, so a
+ *                        nodePort connection from another host, DNATed to a pod, would be
+ *                        dropped. The mark is set in nat PREROUTING, before filter FORWARD, and
+ *                        cleared in SLW-POST (POSTROUTING), after it. What the node itself
+ *                        sends never meets this ACCEPT (OUTPUT rules after ours still apply)
  *
  * NodePorts answer on every address of the node except 127.0.0.0/8: the kernel does not route
  * a packet from a loopback address off the host unless `route_localnet` is set (one DNATed to a
@@ -64,8 +66,10 @@ export interface NodeChains {
   mark: string;
   /** nat: the nodePorts (from the services chain, for local addresses). */
   nodePorts: string;
-  /** filter: reject service ports without endpoints, accept marked forwarded traffic. */
+  /** filter: reject service ports without endpoints. */
   reject: string;
+  /** filter, from FORWARD only: accept forwarded service traffic (marked for SNAT). */
+  forward: string;
 }
 
 export function nodeChains(nodeName: string): NodeChains {
@@ -76,6 +80,7 @@ export function nodeChains(nodeName: string): NodeChains {
     mark: `SLW-MARK-${h}`,
     nodePorts: `SLW-NP-${h}`,
     reject: `SLW-FW-${h}`,
+    forward: `SLW-FWD-${h}`,
   };
 }
 
@@ -134,6 +139,12 @@ export function jumpRules(nodeName: string): JumpRule[] {
       chain: 'OUTPUT',
       target: c.reject,
       spec: `${newOnly} ${comment} -j ${c.reject}`,
+    },
+    {
+      table: 'filter',
+      chain: 'FORWARD',
+      target: c.forward,
+      spec: `${newOnly} ${comment} -j ${c.forward}`,
     },
   ];
 }
@@ -285,7 +296,7 @@ export function renderSync(options: {
     ...nodePortRules,
   );
   filterRules.push(
-    `-A ${c.reject} -m comment --comment ${quote('slipway service traffic, marked for SNAT')} -m mark --mark ${MASQ_MARK}/${MASQ_MARK} -j ACCEPT`,
+    `-A ${c.forward} -m comment --comment ${quote('slipway service traffic, marked for SNAT')} -m mark --mark ${MASQ_MARK}/${MASQ_MARK} -j ACCEPT`,
   );
 
   const render = (table: 'nat' | 'filter', wanted: string[], rules: string[]): string[] => {
@@ -308,7 +319,7 @@ export function renderSync(options: {
   };
   return [
     ...render('nat', natChains, natRules),
-    ...render('filter', [c.reject], filterRules),
+    ...render('filter', [c.reject, c.forward], filterRules),
     '',
   ].join('\n');
 }
