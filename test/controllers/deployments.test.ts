@@ -141,7 +141,12 @@ describe('DeploymentConfig rollouts', () => {
   it('rolls out v1, then v2 on a template change with >= 3 ready and <= 5 pods at every sample', async () => {
     await c.admin.create(deploymentConfigKind, dcBody('web'), { namespace: NS });
     await waitForPhase('web-1', 'Complete');
-    const v1 = await getDc('web');
+    // The DeploymentConfig's status follows its RC's on the controller's next pass.
+    const v1 = await waitFor(
+      'the status of web at version 1 with 4 available',
+      () => getDc('web'),
+      (d) => d.status?.latestVersion === 1 && d.status.availableReplicas === 4,
+    );
     expect(v1.status).toMatchObject({ latestVersion: 1, replicas: 4, availableReplicas: 4 });
     const pods = (
       await c.admin.list<Pod>(podKind, { namespace: NS, labelSelector: 'deployment=web-1' })
@@ -180,10 +185,17 @@ describe('DeploymentConfig rollouts', () => {
   }, 60_000);
 
   it('undo restores the previous image and env through a new version', async () => {
-    const dc = await getDc('web');
     const rc1 = (await getRc('web-1'))!;
-    const { dc: rolled } = rollbackDeploymentConfig(dc, rc1);
-    await c.admin.update(deploymentConfigKind, rolled, { namespace: NS });
+    // The controller writes the status meanwhile: roll back from a fresh read until it sticks.
+    for (;;) {
+      const { dc: rolled } = rollbackDeploymentConfig(await getDc('web'), rc1);
+      try {
+        await c.admin.update(deploymentConfigKind, rolled, { namespace: NS });
+        break;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+      }
+    }
     const rc3 = await waitForPhase('web-3', 'Complete', 50_000);
     expect(rc3.spec.template?.spec.containers[0]).toMatchObject({
       image: 'example/web:1',
