@@ -52,9 +52,18 @@ export interface ForwardOptions {
 }
 
 /** The pool a target is reached through: one per target, and per CA and name for TLS. */
+/** CA digests by PEM text: poolKey runs on every reencrypted request, the hash once per CA. */
+const caDigests = new Map<string, string>();
+
 export function poolKey(target: Target, tls: UpstreamTls | undefined): string {
   if (!tls) return target.key;
-  const ca = createHash('sha256').update(tls.ca).digest('hex').slice(0, 16);
+  let ca = caDigests.get(tls.ca);
+  if (ca === undefined) {
+    // Only the CAs of current routes are asked for; a bound keeps old ones from piling up.
+    if (caDigests.size >= 256) caDigests.clear();
+    ca = createHash('sha256').update(tls.ca).digest('hex').slice(0, 16);
+    caDigests.set(tls.ca, ca);
+  }
   return `${target.key} tls ${tls.servername} ${ca}`;
 }
 
