@@ -62,3 +62,20 @@ export function execInstance(pods: readonly PodInventory[], q: InstanceQuery): M
   }
   return current;
 }
+
+/**
+ * The running infra container holding the pod's network (`port-forward` connects inside it);
+ * ApiError 400 when the pod has none running on this node.
+ */
+export function sandboxInstance(pods: readonly PodInventory[], q: InstanceQuery): ManagedContainer {
+  const pod = pods.find(
+    (p) => p.uid === q.podUid && p.namespace === q.namespace && p.name === q.pod,
+  );
+  const sandbox = pod?.sandboxes.find((s) => s.state === 'running');
+  if (!sandbox) {
+    throw ApiError.badRequest(
+      `unable to forward port because pod "${q.pod}" has no running network on this node`,
+    );
+  }
+  return sandbox;
+}

@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/api/errors.js';
 import { signAgentCredential, type AgentVerb } from '../../src/client/agent-credential.js';
 import { connectExec, type ExecHandlers } from '../../src/client/exec-client.js';
+import { connectPortForward } from '../../src/client/port-forward-client.js';
 import { EXEC_PROTOCOL_V4 } from '../../src/client/exec-protocol.js';
 import { errorFromResponse } from '../../src/client/api-client.js';
 import { silentLogger } from '../../src/util/logger.js';
-import type { ExecSession, LogLine, LogOptions } from '../docker/runtime.js';
+import type { ExecResult, ExecSession, LogLine, LogOptions } from '../docker/runtime.js';
 import { groupPods, type ContainerListEntry, type PodInventory } from '../docker/inventory.js';
 import { LABELS, podLabels } from '../docker/labels.js';
 import { joinTokenAuthenticator } from './auth.js';
@@ -35,10 +36,22 @@ function container(name: string, state: 'running' | 'exited', attempt = 0): Cont
 class FakeRuntime implements AgentRuntime {
   followers: PassThrough[] = [];
   resizes: { cols: number; rows: number }[] = [];
+  /** Ports whose port-forward connection the client hung up, and the commands run to end them. */
+  hangups: string[] = [];
+  kills: string[][] = [];
+
+  execInContainer(_id: string, cmd: string[]): Promise<ExecResult> {
+    this.kills.push(cmd);
+    return Promise.resolve({ exitCode: 0, stdout: '', stderr: '', truncated: false });
+  }
 
   listPods(): Promise<PodInventory[]> {
     return Promise.resolve(
-      groupPods([container('c', 'running', 1), container('c', 'exited', 0)], [], NODE),
+      groupPods(
+        [container('c', 'running', 1), container('c', 'exited', 0), container('POD', 'running')],
+        [],
+        NODE,
+      ),
     );
   }
 
@@ -76,6 +89,16 @@ class FakeRuntime implements AgentRuntime {
     } else if (cmd[0] === 'exit') {
       stderr.write('bye\n');
       setImmediate(() => finish(Number(cmd[1])));
+    } else if (cmd[0] === 'sh' && cmd[2]?.includes('exec nc 127.0.0.1')) {
+      // The port-forward connection: port 1 refuses, any other echoes in upper case.
+      if (cmd[4] === '1') {
+        stderr.write("41\nnc: can't connect to remote host (127.0.0.1): Connection refused\n");
+        setImmediate(() => finish(1));
+      } else {
+        stderr.write('42\n');
+        stream.on('data', (d: Buffer) => stdout.write(d.toString().toUpperCase()));
+        stream.on('close', () => this.hangups.push(cmd[4]!));
+      }
     } else if (cmd[0] === 'size') {
       stream.on('data', () => {
         const last = this.resizes.at(-1);
@@ -289,5 +312,54 @@ describe('agent server: exec', () => {
     expect(ws.protocol).toBe(EXEC_PROTOCOL_V4);
     const status = frames.find((f) => f[0] === 3);
     expect(status?.subarray(1).toString()).toBe('{"metadata":{},"status":"Success"}');
+  });
+});
+
+describe('agent server: port-forward', () => {
+  const forward = (target: string, authorization = credential('portforward', target, 'POD')) =>
+    connectPortForward(`ws://127.0.0.1:${server.port}${target}`, {
+      headers: { Authorization: authorization },
+      transportError: (err) => err as Error,
+      errorFromResponse,
+    });
+
+  it("joins the WebSocket to a connection inside the pod's network, and ends it on hang-up", async () => {
+    const conn = await forward('/portForward/ns/p?port=8080');
+    let got = '';
+    conn.stream.on('data', (d: Buffer) => (got += d.toString()));
+    conn.stream.write('hello');
+    for (let i = 0; i < 100 && got !== 'HELLO'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(got).toBe('HELLO');
+    conn.stream.destroy();
+    expect(await conn.error).toBeUndefined();
+    for (let i = 0; i < 100 && runtime.kills.length === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    // The client left first: the connection's process is ended by the PID it printed.
+    expect(runtime.hangups).toContain('8080');
+    expect(runtime.kills).toContainEqual(['kill', '42']);
+  });
+
+  it('says on the error channel why a connection failed', async () => {
+    const conn = await forward('/portForward/ns/p?port=1');
+    conn.stream.resume();
+    expect(await conn.error).toBe(
+      'error forwarding port 1 to pod ns/p: failed to connect to localhost:1 inside the pod: Connection refused',
+    );
+  });
+
+  it('refuses a credential for another verb, bad ports and a plain GET', async () => {
+    const target = '/portForward/ns/p?port=8080';
+    await expect(forward(target, credential('exec', target, 'POD'))).rejects.toSatisfy(
+      (e) => e instanceof ApiError && e.code === 401,
+    );
+    const bad = '/portForward/ns/p?port=0';
+    await expect(forward(bad)).rejects.toThrow(
+      'invalid port "0" in port: ports are numbers from 1 to 65535',
+    );
+    const plain = await get(target, credential('portforward', target, 'POD'));
+    expect(plain.code).toBe(400);
+    expect(JSON.parse(plain.body)).toMatchObject({
+      message: 'port-forward needs a WebSocket upgrade with subprotocol v4.channel.k8s.io',
+    });
   });
 });

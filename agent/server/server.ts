@@ -1,6 +1,6 @@
 /**
- * The agent's own HTTP server, the kubelet's port: the master proxies `logs` and `exec` of the
- * pods on this node to it. Every request but /healthz must carry the master's credential for
+ * The agent's own HTTP server, the kubelet's port: the master proxies `logs`, `exec` and
+ * `portforward` of the pods on this node to it. Every request but /healthz must carry the master's credential for
  * exactly that request (auth.ts); the container is found through the runtime's inventory
  * (containers.ts), never by a name or ID taken from the request.
  *
@@ -8,6 +8,7 @@
  *   GET /containerLogs/NS/POD/CONTAINER?follow=&previous=&tailLines=&timestamps=&sinceSeconds=
  *   GET /exec/NS/POD/CONTAINER?command=..&stdin=&stdout=&stderr=&tty=   (WebSocket upgrade,
  *       subprotocol v5.channel.k8s.io or v4.channel.k8s.io)
+ *   GET /portForward/NS/POD?port=N[&port=M]      (WebSocket upgrade, v4.channel.k8s.io)
  *
  * Errors are Kubernetes `Status` objects. Neither credentials nor queries (exec commands may hold
  * secrets) are logged.
@@ -18,11 +19,17 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { ApiError, isApiError } from '../../src/api/errors.js';
+import { POD_NETWORK_CONTAINER } from '../../src/client/agent-credential.js';
 import { EXEC_PROTOCOL_V4, EXEC_PROTOCOL_V5 } from '../../src/client/exec-protocol.js';
+import {
+  parseForwardedPorts,
+  PORT_FORWARD_PROTOCOL,
+} from '../../src/client/port-forward-protocol.js';
 import { isRuntimeError } from '../docker/errors.js';
 import type { AgentAuthenticator, AgentRequest } from './auth.js';
-import { execInstance, logInstance, type InstanceQuery } from './containers.js';
+import { execInstance, logInstance, sandboxInstance, type InstanceQuery } from './containers.js';
 import { parseExecParams, runExec } from './exec.js';
+import { runPortForward } from './port-forward.js';
 import { parseLogParams, streamLogLines, streamLogs, type LogParams } from './logs.js';
 import type { AgentRuntime } from './runtime.js';
 import type { Readable } from 'node:stream';
@@ -69,7 +76,7 @@ export function daemonEndpointsStatus(port: number): {
 }
 
 interface Route {
-  verb: 'logs' | 'exec';
+  verb: 'logs' | 'exec' | 'portforward';
   namespace: string;
   pod: string;
   container: string;
@@ -88,15 +95,24 @@ function parsePath(req: IncomingMessage): Route | 'healthz' {
   } catch {
     throw ApiError.badRequest('the request path is not validly percent-encoded');
   }
-  const verb = seg[0] === 'containerLogs' ? 'logs' : seg[0] === 'exec' ? 'exec' : undefined;
-  if (!verb || seg.length !== 4 || seg.slice(1).some((s) => s === '')) {
+  const verb =
+    seg[0] === 'containerLogs'
+      ? 'logs'
+      : seg[0] === 'exec'
+        ? 'exec'
+        : seg[0] === 'portForward'
+          ? 'portforward'
+          : undefined;
+  // `/portForward/NS/POD` names no container: it reaches the pod's network.
+  const length = verb === 'portforward' ? 3 : 4;
+  if (!verb || seg.length !== length || seg.slice(1).some((s) => s === '')) {
     throw new ApiError('NotFound', `the node agent has no handler for path "${url.pathname}"`);
   }
   return {
     verb,
     namespace: seg[1]!,
     pod: seg[2]!,
-    container: seg[3]!,
+    container: verb === 'portforward' ? POD_NETWORK_CONTAINER : seg[3]!,
     query: url.searchParams,
     target,
   };
@@ -179,12 +195,14 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     noServer: true,
     perMessageDeflate: false,
     maxPayload: 16 * 1024 * 1024,
-    handleProtocols: (protocols) =>
-      protocols.has(EXEC_PROTOCOL_V5)
-        ? EXEC_PROTOCOL_V5
-        : protocols.has(EXEC_PROTOCOL_V4)
-          ? EXEC_PROTOCOL_V4
-          : false,
+    handleProtocols: (protocols, req) =>
+      req.url?.startsWith('/portForward/')
+        ? protocols.has(PORT_FORWARD_PROTOCOL) && PORT_FORWARD_PROTOCOL
+        : protocols.has(EXEC_PROTOCOL_V5)
+          ? EXEC_PROTOCOL_V5
+          : protocols.has(EXEC_PROTOCOL_V4)
+            ? EXEC_PROTOCOL_V4
+            : false,
   });
 
   /** Authenticates, then finds the instance; throws ApiError. */
@@ -211,7 +229,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     if (streams.size >= maxStreams) {
       throw new ApiError(
         'TooManyRequests',
-        `too many log and exec streams on node "${nodeName}"; try again later`,
+        `too many log, exec and port-forward streams on node "${nodeName}"; try again later`,
       );
     }
     return {
@@ -244,6 +262,11 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
       if (route.verb === 'exec') {
         throw ApiError.badRequest(
           `exec needs a WebSocket upgrade with subprotocol ${EXEC_PROTOCOL_V5} or ${EXEC_PROTOCOL_V4}`,
+        );
+      }
+      if (route.verb === 'portforward') {
+        throw ApiError.badRequest(
+          `port-forward needs a WebSocket upgrade with subprotocol ${PORT_FORWARD_PROTOCOL}`,
         );
       }
       const params = parseLogParams(route.query);
@@ -293,14 +316,37 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     socket.on('error', () => undefined);
     try {
       const route = parsePath(req);
-      if (route === 'healthz' || route.verb !== 'exec' || req.method !== 'GET') {
-        throw new ApiError('NotFound', 'only /exec/NS/POD/CONTAINER takes an upgrade');
+      if (route === 'healthz' || route.verb === 'logs' || req.method !== 'GET') {
+        throw new ApiError(
+          'NotFound',
+          'only /exec/NS/POD/CONTAINER and /portForward/NS/POD take an upgrade',
+        );
       }
       if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
         throw ApiError.badRequest('only WebSocket upgrades are supported');
       }
       const { query } = admit(route, req.socket.remoteAddress, req.headers.authorization);
       const protocols = offeredProtocols(req);
+      if (route.verb === 'portforward') {
+        if (!protocols.has(PORT_FORWARD_PROTOCOL)) {
+          throw ApiError.badRequest(
+            `port-forward needs the WebSocket subprotocol ${PORT_FORWARD_PROTOCOL}`,
+          );
+        }
+        const ports = parseForwardedPorts(route.query.getAll('port'), 'port');
+        const sandbox = sandboxInstance(await runtime.listPods(), query);
+        const pod = `${query.namespace}/${query.pod}`;
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const controller = track();
+          log.debug({ pod, ports }, 'port-forward started');
+          runPortForward(ws, runtime, { sandboxId: sandbox.id, pod, ports }, controller.signal, log)
+            .catch((err: unknown) =>
+              log.error({ err: (err as Error).message }, 'port-forward failed'),
+            )
+            .finally(() => streams.delete(controller));
+        });
+        return;
+      }
       if (!protocols.has(EXEC_PROTOCOL_V5) && !protocols.has(EXEC_PROTOCOL_V4)) {
         throw ApiError.badRequest(
           `exec needs the WebSocket subprotocol ${EXEC_PROTOCOL_V5} or ${EXEC_PROTOCOL_V4}`,

@@ -214,7 +214,7 @@ describe('RuleAuthorizer', () => {
     );
   });
 
-  it('grants logs and exec per project through the pod rules', () => {
+  it('grants logs, exec and port-forward per project through the pod rules', () => {
     const scoped = new RuleAuthorizer([
       { subjects: [{ kind: 'User', name: 'viewer' }], namespace: 'a', rules: POD_LOG_RULES },
       { subjects: [{ kind: 'User', name: 'dev' }], namespace: 'a', rules: POD_EXEC_RULES },
@@ -230,6 +230,13 @@ describe('RuleAuthorizer', () => {
     expect(scoped.allows(dev, attrs('get', 'pods', { subresource: 'exec', namespace: 'a' }))).toBe(
       false,
     );
+    const forward = (ns: string) =>
+      attrs('create', 'pods', { subresource: 'portforward', namespace: ns });
+    expect([scoped.allows(viewer, forward('a')), scoped.allows(dev, forward('a'))]).toEqual([
+      false,
+      true,
+    ]);
+    expect(scoped.allows(dev, forward('b'))).toBe(false);
   });
 
   it('scopes bindings to a project', () => {

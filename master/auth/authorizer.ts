@@ -244,9 +244,10 @@ export const SHARED_IMAGES_RULES: readonly PolicyRule[] = [
 
 /**
  * Reaching into a pod's containers, as OpenShift's `view` and `edit` roles grant it: reading
- * logs is `get` on `pods/log`; `exec` and `rsh` are `create` on `pods/exec` (also for the
- * WebSocket GET, as Kubernetes now requires). Nodes and the controllers get neither: the node
- * agent serves these streams, it never asks for them. Bind these per project.
+ * logs is `get` on `pods/log`; `exec` and `rsh` are `create` on `pods/exec`, `port-forward` on
+ * `pods/portforward` (also for the WebSocket GET, as Kubernetes now requires). Nodes and the
+ * controllers get none of them: the node agent serves these streams, it never asks for them.
+ * Bind these per project.
  */
 export const POD_LOG_RULES: readonly PolicyRule[] = [
   { verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['pods'] },
@@ -254,7 +255,7 @@ export const POD_LOG_RULES: readonly PolicyRule[] = [
 ];
 export const POD_EXEC_RULES: readonly PolicyRule[] = [
   ...POD_LOG_RULES,
-  { verbs: ['create'], apiGroups: [''], resources: ['pods/exec'] },
+  { verbs: ['create'], apiGroups: [''], resources: ['pods/exec', 'pods/portforward'] },
 ];
 
 export const DEFAULT_BINDINGS: readonly Binding[] = [

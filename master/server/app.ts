@@ -53,7 +53,7 @@ export interface AppOptions {
   maxWatchSeconds?: number;
   /** How often watches with allowWatchBookmarks=true get a BOOKMARK. */
   bookmarkIntervalMs?: number;
-  /** Signs the master's requests to node agents (pods/log, pods/exec); see pod-proxy.ts. */
+  /** Signs the master's requests to node agents (pods/log, exec, portforward); see pod-proxy.ts. */
   joinToken?: string;
   /** Builds: where binary inputs are kept, their size limit, local git sources. */
   builds: BuildSettings;
@@ -354,6 +354,10 @@ export function createApp(options: AppOptions): express.Express {
     }
     if (subresource === 'exec') {
       await podProxy.serveExec(route, req, res, user);
+      return;
+    }
+    if (subresource === 'portforward') {
+      await podProxy.servePortForward(route, req, res, user);
       return;
     }
     const watch = booleanParam(req, 'watch');

@@ -96,6 +96,13 @@ export function resourceList(
           kind: 'PodExecOptions',
           verbs: ['create', 'get'],
         },
+        {
+          name: 'pods/portforward',
+          singularName: '',
+          namespaced: true,
+          kind: 'PodPortForwardOptions',
+          verbs: ['create', 'get'],
+        },
       );
     }
   }

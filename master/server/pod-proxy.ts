@@ -1,9 +1,11 @@
 /**
- * `pods/NAME/log` and `pods/NAME/exec`: the master authorizes the user, finds the pod's node and
+ * `pods/NAME/log`, `pods/NAME/exec` and `pods/NAME/portforward`: the master authorizes the user,
+ * finds the pod's node and
  * the address and port its agent reports (status.addresses, status.daemonEndpoints), and proxies
  * to that agent with a credential signed for exactly this request (src/client/agent-credential.ts).
- * Logs are a chunked text stream; exec is a WebSocket (`v5.channel.k8s.io` / `v4.channel.k8s.io`)
- * whose frames pass through unchanged, so the agent's exit status reaches the client as is.
+ * Logs are a chunked text stream; exec (`v5.channel.k8s.io` / `v4.channel.k8s.io`) and port-forward
+ * (`v4.channel.k8s.io`) are WebSockets whose frames pass through unchanged, so what the agent
+ * says (an exit status, a port's error) reaches the client as is.
  *
  * The agent is dialled before the client's WebSocket is accepted, so every failure up to then is
  * an ordinary HTTP error with a Status body.
@@ -19,9 +21,17 @@ import { ApiError, isStatus } from '../../src/api/errors.js';
 import type { Node, Pod } from '../../src/api/index.js';
 import { nodeKind, podKind } from '../../src/api/kinds/index.js';
 import type { AnyKindDefinition } from '../../src/api/registry.js';
-import { signAgentCredential, type AgentVerb } from '../../src/client/agent-credential.js';
+import {
+  POD_NETWORK_CONTAINER,
+  signAgentCredential,
+  type AgentVerb,
+} from '../../src/client/agent-credential.js';
 import { describeNetworkError, errorFromResponse } from '../../src/client/api-client.js';
 import { EXEC_PROTOCOL_V4, EXEC_PROTOCOL_V5 } from '../../src/client/exec-protocol.js';
+import {
+  parseForwardedPorts,
+  PORT_FORWARD_PROTOCOL,
+} from '../../src/client/port-forward-protocol.js';
 import type { RuleAuthorizer } from '../auth/authorizer.js';
 import type { UserInfo } from '../auth/user.js';
 import type { ResourceStore } from './resources.js';
@@ -38,7 +48,7 @@ export interface PodProxyOptions {
   dialTimeoutMs?: number;
 }
 
-/** A pod route: `/api/v1/namespaces/NS/pods/NAME/(log|exec)`. */
+/** A pod route: `/api/v1/namespaces/NS/pods/NAME/(log|exec|portforward)`. */
 export interface PodRoute {
   def: AnyKindDefinition;
   namespace?: string | undefined;
@@ -51,7 +61,8 @@ const upgrades = new WeakMap<IncomingMessage, { socket: Duplex; head: Buffer }>(
 /**
  * The HTTP server's `upgrade` listener: runs WebSocket handshakes through the same express app
  * (request log, authentication, routing, Status errors) on a response bound to the raw socket;
- * only `pods/NAME/exec` accepts the upgrade, every other path answers over HTTP and closes.
+ * only `pods/NAME/exec` and `pods/NAME/portforward` accept the upgrade, every other path answers
+ * over HTTP and closes.
  */
 export function apiUpgradeHandler(
   app: (req: IncomingMessage, res: ServerResponse) => void,
@@ -66,7 +77,7 @@ export function apiUpgradeHandler(
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
-    // An answer over HTTP (an error, or a path that is not exec) ends the connection.
+    // An answer over HTTP (an error, or a path that takes no upgrade) ends the connection.
     res.on('finish', () => socket.end());
     app(req, res);
   };
@@ -132,11 +143,11 @@ function intParam(query: URLSearchParams, name: string): number | undefined {
   return Number(v);
 }
 
-function offeredProtocols(req: IncomingMessage): string[] {
+function offeredProtocols(req: IncomingMessage, known: readonly string[]): string[] {
   return (req.headers['sec-websocket-protocol'] ?? '')
     .split(',')
     .map((p) => p.trim())
-    .filter((p) => p === EXEC_PROTOCOL_V5 || p === EXEC_PROTOCOL_V4);
+    .filter((p) => known.includes(p));
 }
 
 async function readSome(res: IncomingMessage, limit = 64 * 1024): Promise<string> {
@@ -253,7 +264,7 @@ export class PodProxy {
   async serveExec(route: PodRoute, req: Request, res: Response, user: UserInfo): Promise<void> {
     const { namespace, name } = this.authorize(route, user, 'create', 'exec');
     const upgrade = upgrades.get(req);
-    const offered = offeredProtocols(req);
+    const offered = offeredProtocols(req, [EXEC_PROTOCOL_V5, EXEC_PROTOCOL_V4]);
     if (!upgrade || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       throw ApiError.badRequest(
         `exec needs a WebSocket upgrade with subprotocol ${EXEC_PROTOCOL_V5} or ${EXEC_PROTOCOL_V4}`,
@@ -285,6 +296,53 @@ export class PodProxy {
     const target = `/exec/${this.podPath(namespace, name, up.container)}?${agentQuery.toString()}`;
     const authorization = this.credential(up, namespace, 'exec', target);
 
+    await this.upgradeAndBridge(req, res, upgrade, up, target, authorization, offered);
+  }
+
+  /**
+   * `GET .../pods/NAME/portforward?ports=N` with a WebSocket upgrade (verb create on
+   * pods/portforward): the agent of the pod's node connects to each port inside the pod.
+   */
+  async servePortForward(
+    route: PodRoute,
+    req: Request,
+    res: Response,
+    user: UserInfo,
+  ): Promise<void> {
+    const { namespace, name } = this.authorize(route, user, 'create', 'portforward');
+    const upgrade = upgrades.get(req);
+    if (!upgrade || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      throw ApiError.badRequest(
+        `port-forward needs a WebSocket upgrade with subprotocol ${PORT_FORWARD_PROTOCOL}`,
+      );
+    }
+    const offered = offeredProtocols(req, [PORT_FORWARD_PROTOCOL]);
+    if (offered.length === 0) {
+      throw ApiError.badRequest(
+        `port-forward needs the WebSocket subprotocol ${PORT_FORWARD_PROTOCOL}`,
+      );
+    }
+    const query = new URL(req.originalUrl, 'http://master').searchParams;
+    const ports = parseForwardedPorts(query.getAll('ports'), 'ports');
+    const up = await this.upstream(namespace, name, undefined, 'portforward');
+    const agentQuery = new URLSearchParams();
+    for (const port of ports) agentQuery.append('port', String(port));
+    const pod = [namespace, name].map(encodeURIComponent).join('/');
+    const target = `/portForward/${pod}?${agentQuery.toString()}`;
+    const authorization = this.credential(up, namespace, 'portforward', target);
+    await this.upgradeAndBridge(req, res, upgrade, up, target, authorization, offered);
+  }
+
+  /** Dials the agent's WebSocket first, then accepts the client's and joins the two. */
+  private async upgradeAndBridge(
+    req: Request,
+    res: Response,
+    upgrade: { socket: Duplex; head: Buffer },
+    up: Upstream,
+    target: string,
+    authorization: string,
+    offered: string[],
+  ): Promise<void> {
     const agent = await this.dialWebSocket(up, target, authorization, offered);
     if (upgrade.socket.destroyed) {
       agent.terminate();
@@ -307,7 +365,7 @@ export class PodProxy {
     route: PodRoute,
     user: UserInfo,
     verb: 'get' | 'create',
-    subresource: 'log' | 'exec',
+    subresource: 'log' | 'exec' | 'portforward',
   ): { namespace: string; name: string } {
     const { def, namespace, name } = route;
     if (namespace === undefined || name === undefined) {
@@ -355,8 +413,15 @@ export class PodProxy {
     verb: AgentVerb,
   ): Promise<Upstream> {
     const pod = (await this.resources.get(podKind, namespace, name)) as Pod;
-    const container = selectContainer(pod, requested);
     const phase = pod.status?.phase;
+    // Port-forward reaches the pod's network, which only a running pod has.
+    if (verb === 'portforward' && phase !== 'Running') {
+      throw ApiError.badRequest(
+        `unable to forward port because pod is not running. Current status=${phase ?? 'Pending'}`,
+      );
+    }
+    const container =
+      verb === 'portforward' ? POD_NETWORK_CONTAINER : selectContainer(pod, requested);
     if (verb === 'exec' && (phase === 'Succeeded' || phase === 'Failed')) {
       throw ApiError.badRequest(
         `cannot exec into a container in a completed pod; current phase is ${phase}`,
@@ -503,6 +568,9 @@ export class PodProxy {
           return;
         }
         settled = true;
+        // What the agent sends before the client's side is bridged (a port-forward's first
+        // frames) waits in the socket: bridge() resumes reading.
+        ws.pause();
         resolve(ws);
       });
     });
@@ -523,6 +591,7 @@ export class PodProxy {
     };
     pipe(client, agent);
     pipe(agent, client);
+    agent.resume();
     const closeCode = (code: number): number =>
       code === 1000 || (code >= 3000 && code <= 4999) || code === 1001 || code === 1011
         ? code
@@ -546,9 +615,9 @@ export class PodProxy {
       if (agent.readyState === WebSocket.OPEN) agent.close(closeCode(code), reason);
       else agent.terminate();
     });
-    client.on('error', (err) => this.log.debug({ err: err.message }, 'exec client socket error'));
+    client.on('error', (err) => this.log.debug({ err: err.message }, 'client socket error'));
     agent.on('error', (err) =>
-      this.log.debug({ err: err.message, node: up.nodeName }, 'exec agent socket error'),
+      this.log.debug({ err: err.message, node: up.nodeName }, 'agent socket error'),
     );
     controller.signal.addEventListener(
       'abort',

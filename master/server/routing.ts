@@ -17,9 +17,9 @@ export type Route =
       subresource?: Subresource | undefined;
     };
 
-/** `status` for kinds with a status subresource; `binding` (the scheduler's), `log` and `exec`
- * for pods. */
-export type Subresource = 'status' | 'binding' | 'log' | 'exec';
+/** `status` for kinds with a status subresource; `binding` (the scheduler's), `log`, `exec` and
+ * `portforward` for pods. */
+export type Subresource = 'status' | 'binding' | 'log' | 'exec' | 'portforward';
 
 export const USER_GROUP = 'user.openshift.io';
 
@@ -95,7 +95,10 @@ export function parseRoute(registry: KindRegistry, path: string): Route {
       return { type: 'resource', def, namespace, name, subresource };
     }
     if (
-      (subresource === 'binding' || subresource === 'log' || subresource === 'exec') &&
+      (subresource === 'binding' ||
+        subresource === 'log' ||
+        subresource === 'exec' ||
+        subresource === 'portforward') &&
       def.group === '' &&
       def.plural === 'pods'
     ) {

@@ -8,6 +8,7 @@ import { registerBuildCommands } from './commands/builds.js';
 import { registerDeleteCommand } from './commands/delete.js';
 import { registerDescribeCommand } from './commands/describe.js';
 import { registerExecCommands } from './commands/exec.js';
+import { registerPortForwardCommand } from './commands/port-forward.js';
 import { registerExposeCommand } from './commands/expose.js';
 import { registerWaitCommand } from './commands/wait.js';
 import { registerGetCommand } from './commands/get.js';
@@ -78,6 +79,7 @@ export function createProgram(io?: Partial<CliIo>): Command {
   registerSetCommands(program, ctx);
   registerLogsCommand(program, ctx);
   registerExecCommands(program, ctx);
+  registerPortForwardCommand(program, ctx);
   registerNewAppCommand(program, ctx);
   registerNewBuildCommand(program, ctx);
   registerPatchCommand(program, ctx);

@@ -1,8 +1,8 @@
 /**
- * The credential the master presents to a node agent when it proxies `logs` and `exec`: a
- * short-lived, single-use claim signed with HMAC-SHA256. The key is derived from the cluster's
- * node-join token and the node's name, so only the master and agents holding the join token can
- * mint one, and a credential made for one node is refused by every other node.
+ * The credential the master presents to a node agent when it proxies `logs`, `exec` and
+ * `portforward`: a short-lived, single-use claim signed with HMAC-SHA256. The key is derived from
+ * the cluster's node-join token and the node's name, so only the master and agents holding the
+ * join token can mint one, and a credential made for one node is refused by every other node.
  *
  * Wire form (an `Authorization: Bearer` value): `v1.<base64url(JSON claim)>.<base64url(HMAC)>`.
  * The claim names the node, the pod (namespace, name and uid), the container, the verb, a digest
@@ -13,7 +13,11 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type AgentVerb = 'logs' | 'exec';
+export type AgentVerb = 'logs' | 'exec' | 'portforward';
+
+/** The `container` a port-forward claim names: the pod's network, held by its infra container
+ * (upper case, so no container of the pod can have this name). */
+export const POD_NETWORK_CONTAINER = 'POD';
 
 export interface AgentClaim {
   v: 1;
@@ -98,7 +102,7 @@ function isClaim(value: unknown): value is AgentClaim {
   return (
     c.v === 1 &&
     strings.every((k) => typeof c[k] === 'string' && c[k] !== '') &&
-    (c.verb === 'logs' || c.verb === 'exec') &&
+    (c.verb === 'logs' || c.verb === 'exec' || c.verb === 'portforward') &&
     typeof c.exp === 'number' &&
     Number.isInteger(c.exp)
   );

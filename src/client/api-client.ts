@@ -14,6 +14,7 @@ import {
 } from '../api/index.js';
 import { podKind, projectKind, projectRequestKind } from '../api/kinds/index.js';
 import { connectExec, type ExecConnection, type ExecHandlers } from './exec-client.js';
+import { connectPortForward, type PortForwardConnection } from './port-forward-client.js';
 import { readWatchStream } from './watch-stream.js';
 
 /** A transport failure on the client side: the server was not reached or did not answer in
@@ -564,6 +565,26 @@ export class ApiClient {
       handshakeTimeoutMs: this.timeoutMs,
       signal: options.signal,
       transportError: (err) => this.transportError(err, options.signal),
+      errorFromResponse,
+    });
+  }
+
+  /**
+   * Opens one connection to `port` inside pod `name` through `.../pods/NAME/portforward`
+   * (Kubernetes' WebSocket port-forward); the returned stream carries its bytes.
+   */
+  async portForward(namespace: string, name: string, port: number): Promise<PortForwardConnection> {
+    const url = new URL(
+      this.server + resourcePath(podKind, { namespace, name, subresource: 'portforward' }),
+    );
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    url.searchParams.set('ports', String(port));
+    const headers: Record<string, string> = { 'User-Agent': this.#userAgent };
+    if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
+    return connectPortForward(url.toString(), {
+      headers,
+      handshakeTimeoutMs: this.timeoutMs,
+      transportError: (err) => this.transportError(err, undefined),
       errorFromResponse,
     });
   }

@@ -3,10 +3,10 @@
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { nodeKind, podKind, type Node } from '../../src/api/index.js';
+import { nodeKind, podKind, serviceKind, type Node, type Pod } from '../../src/api/index.js';
 import { signAgentCredential } from '../../src/client/agent-credential.js';
 import { EXEC_PROTOCOLS } from '../../src/client/exec-protocol.js';
 import { ApiError } from '../../src/api/errors.js';
@@ -98,6 +98,10 @@ const restarterScript =
   'if [ $n -ge 2 ]; then exec sleep 3600; fi; exit 1';
 
 let soloUid = '';
+let webSandbox = '';
+const webScript =
+  'mkdir -p /tmp/www && echo hello from the pod > /tmp/www/index.html && ' +
+  'exec httpd -f -p 127.0.0.1:8080 -h /tmp/www';
 
 beforeAll(async () => {
   assertBuilt();
@@ -136,6 +140,36 @@ beforeAll(async () => {
   await runContainers(cluster, plan, 1, first.sandboxId);
 
   await createPod(cluster, 'pending', { containers: [sh('main', 'sleep 1')] }, null);
+
+  // A web server on the pod's loopback only: port-forward reaches it as the kubelet does.
+  const web = await createPod(cluster, 'web', {
+    containers: [
+      sh('web', webScript, { ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }] }),
+      sh('silent', 'exec nc -ll -p 8082 -e sleep 600'),
+    ],
+  });
+  webSandbox = (await runContainers(cluster, planFor(cluster, web))).sandboxId;
+  await cluster.admin.update(
+    podKind,
+    { ...web, metadata: { ...web.metadata, labels: { app: 'web' } } },
+    { namespace: cluster.namespace },
+  );
+  const stored = await cluster.admin.get<Pod>(podKind, 'web', { namespace: cluster.namespace });
+  await cluster.join.updateStatus(
+    podKind,
+    { ...stored, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } },
+    { namespace: cluster.namespace },
+  );
+  await cluster.admin.create(
+    serviceKind,
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web' },
+      spec: { selector: { app: 'web' }, ports: [{ name: 'main', port: 80, targetPort: 'http' }] },
+    },
+    { namespace: cluster.namespace },
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -344,8 +378,134 @@ describe('slipway exec and rsh', () => {
   });
 });
 
+/** `slipway port-forward ARGS` running, once it printed its first `Forwarding from` line. */
+async function startForward(args: string[], env = cluster.env) {
+  const child = startSlipway(['port-forward', ...args], { env });
+  const exited = collect(child, { timeoutMs: 60_000 });
+  let out = '';
+  const forwarding = await new Promise<{ local: number; remote: number }>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no "Forwarding from" line within 15 s; stdout: ${out}`)),
+      15_000,
+    );
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      const m = /^Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)$/m.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ local: Number(m[1]), remote: Number(m[2]) });
+      }
+    });
+    void exited.then((r) => {
+      clearTimeout(timer);
+      reject(new Error(`port-forward exited with ${r.code}: ${r.stderr}`));
+    }, reject);
+  });
+  return { child, exited, ...forwarding };
+}
+
+/** GET / on a local port, one connection that closes after the answer. */
+function localGet(port: number): Promise<{ code: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.setTimeout(15_000, () => req.destroy(new Error('no answer through port-forward')));
+    req.end();
+  });
+}
+
+/** How many port-forward connections run in the pod's infra container. */
+async function forwarders(): Promise<number> {
+  const r = await cluster.run.runtime.execInContainer(webSandbox, ['ps', '-o', 'args'], {
+    timeoutMs: 10_000,
+  });
+  return r.stdout.split('\n').filter((l) => l.startsWith('nc 127.0.0.1')).length;
+}
+
+describe('slipway port-forward', () => {
+  it("reaches a server on the pod's loopback, connection after connection, until interrupted", async () => {
+    const fwd = await startForward(['web', ':8080']);
+    expect(fwd.remote).toBe(8080);
+    const answers = await Promise.all([localGet(fwd.local), localGet(fwd.local)]);
+    expect(answers).toEqual([
+      { code: 200, body: 'hello from the pod\n' },
+      { code: 200, body: 'hello from the pod\n' },
+    ]);
+    expect((await localGet(fwd.local)).body).toBe('hello from the pod\n');
+    fwd.child.kill('SIGINT');
+    const result = await fwd.exited;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(`Handling connection for ${fwd.local}\n`);
+  });
+
+  it('ends its connections inside the pod when it stops, even ones the server keeps open', async () => {
+    // The server on 8082 never answers nor hangs up: only the agent can end the connection.
+    const fwd = await startForward(['web', ':8082']);
+    const open = connect(fwd.local, '127.0.0.1');
+    open.on('error', () => undefined);
+    await once(open, 'connect');
+    open.write('hello?');
+    await eventually(
+      async () => ((await forwarders()) === 1 ? true : undefined),
+      10_000,
+      'the connection to reach the pod',
+    );
+    fwd.child.kill('SIGINT');
+    expect((await fwd.exited).code).toBe(0);
+    await eventually(
+      async () => ((await forwarders()) === 0 ? true : undefined),
+      10_000,
+      'no port-forward connection left in the pod',
+    );
+    expect(open.destroyed || open.readableEnded).toBe(true);
+    open.destroy();
+  });
+
+  it("translates a service's port to the pod's target port", async () => {
+    const fwd = await startForward(['svc/web', ':80']);
+    expect(fwd.remote).toBe(8080);
+    expect(await localGet(fwd.local)).toEqual({ code: 200, body: 'hello from the pod\n' });
+    fwd.child.kill('SIGINT');
+    expect((await fwd.exited).code).toBe(0);
+    expect(await fails(['port-forward', 'svc/web', '8080'])).toBe(
+      'error: Service web does not have a service port 8080',
+    );
+  });
+
+  it('says why a connection failed and keeps serving the others', async () => {
+    const fwd = await startForward(['web', ':9090']);
+    let stderr = '';
+    fwd.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    await expect(localGet(fwd.local)).rejects.toThrow();
+    const expected = `an error occurred forwarding ${fwd.local} -> 9090: error forwarding port 9090 to pod ${cluster.namespace}/web: failed to connect to localhost:9090 inside the pod: Connection refused`;
+    await eventually(
+      async () => (stderr.includes(expected) ? true : undefined),
+      10_000,
+      `stderr to say ${expected}; it says ${stderr}`,
+    );
+    await expect(localGet(fwd.local)).rejects.toThrow();
+    expect(fwd.child.exitCode).toBeNull();
+    fwd.child.kill('SIGINT');
+    expect((await fwd.exited).code).toBe(0);
+  });
+
+  it('refuses a pod that is not running, and what is not a port', async () => {
+    expect(await fails(['port-forward', 'pending', '8080'])).toBe(
+      'error: unable to forward port because pod is not running. Current status=Pending',
+    );
+    expect(await fails(['port-forward', 'web', '8080:http:x'])).toMatch(
+      /^error: invalid port specification "8080:http:x"/,
+    );
+  });
+});
+
 describe('who may', () => {
-  it('refuses logs and exec to the node-join token (403)', async () => {
+  it('refuses logs, exec and port-forward to the node-join token (403)', async () => {
     expect(await fails(['logs', 'solo'], cluster.joinEnv)).toBe(
       `Error from server (Forbidden): pods/log "solo" is forbidden: User "system:node-bootstrap" cannot get resource "pods/log" in project "${cluster.namespace}"`,
     );
@@ -354,6 +514,9 @@ describe('who may', () => {
     );
     await expect(cluster.join.podLogs(cluster.namespace, 'solo')).rejects.toSatisfy(
       (err) => err instanceof ApiError && err.code === 403,
+    );
+    await expect(cluster.join.portForward(cluster.namespace, 'web', 8080)).rejects.toThrow(
+      `pods/portforward "web" is forbidden: User "system:node-bootstrap" cannot create resource "pods/portforward" in project "${cluster.namespace}"`,
     );
   });
 
@@ -425,6 +588,7 @@ describe('who may', () => {
     const byName = Object.fromEntries(list.resources.map((r) => [r.name, r.verbs]));
     expect(byName['pods/log']).toEqual(['get']);
     expect(byName['pods/exec']).toEqual(['create', 'get']);
+    expect(byName['pods/portforward']).toEqual(['create', 'get']);
     expect(
       (await cluster.admin.get(podKind, 'solo', { namespace: cluster.namespace })).metadata.uid,
     ).toBe(soloUid);

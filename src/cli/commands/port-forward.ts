@@ -1,0 +1,325 @@
+/**
+ * `slipway port-forward TYPE/NAME [LOCAL:]REMOTE...`: listens on local ports and joins each
+ * connection to a connection to REMOTE inside one pod, through the master and the pod's node
+ * (`pods/NAME/portforward`, one WebSocket per connection). A Service or workload names a running
+ * pod by its selector; a Service's port is translated to its target port, as kubectl does.
+ * Runs until interrupted.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Command } from 'commander';
+import { ApiError, isApiError } from '../../api/errors.js';
+import { podKind } from '../../api/kinds/index.js';
+import type { ApiObject } from '../../api/meta.js';
+import { labelSelectorFromMap } from '../../api/selectors.js';
+import type { Pod, Service } from '../../api/index.js';
+import type { ApiClient } from '../../client/index.js';
+import type { CliContext } from '../context.js';
+import { CliError } from '../errors.js';
+import { selectorOf } from '../generate/expose-objects.js';
+import { interruptSignal } from '../io.js';
+import { resolveKind } from '../resources.js';
+
+/** One `[LOCAL:]REMOTE` argument; LOCAL 0 means any free port. REMOTE may be a port name. */
+export interface PortSpec {
+  local: number;
+  remote: number | string;
+}
+
+const PORT_NAME = /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
+
+function portNumber(text: string): number | undefined {
+  if (!/^[0-9]{1,5}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= 1 && n <= 65535 ? n : undefined;
+}
+
+/** `8080`, `8888:8080`, `:8080` (any free local port), `8888:http` (a named port). */
+export function parsePortSpecs(args: readonly string[]): PortSpec[] {
+  if (args.length === 0) throw new CliError('at least 1 PORT is required for port-forward');
+  return args.map((arg) => {
+    const parts = arg.split(':');
+    const bad = (): CliError =>
+      new CliError(
+        `invalid port specification "${arg}": use [LOCAL_PORT:]REMOTE_PORT with ports from 1 to 65535 (LOCAL_PORT may be empty for any free port)`,
+      );
+    if (parts.length > 2) throw bad();
+    const remoteText = parts.at(-1)!;
+    const remote = portNumber(remoteText) ?? (PORT_NAME.test(remoteText) ? remoteText : undefined);
+    if (remote === undefined) throw bad();
+    if (parts.length === 1) {
+      if (typeof remote === 'string') {
+        throw new CliError(
+          `invalid port specification "${arg}": a named port needs a local port (LOCAL_PORT:${remote})`,
+        );
+      }
+      return { local: remote, remote };
+    }
+    const localText = parts[0]!;
+    const local = localText === '' ? 0 : portNumber(localText);
+    if (local === undefined) throw bad();
+    return { local, remote };
+  });
+}
+
+function podReady(pod: Pod): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/** The pod kubectl would pick: running and ready first, then running, the oldest first. */
+export function choosePod(pods: readonly Pod[]): Pod | undefined {
+  const rank = (p: Pod): number =>
+    p.status?.phase === 'Running' ? (podReady(p) ? 0 : 1) : p.spec?.nodeName ? 2 : 3;
+  return [...pods]
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .sort(
+      (a, b) =>
+        rank(a) - rank(b) ||
+        (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''),
+    )[0];
+}
+
+/** A named port of the pod's containers, as a number. */
+function containerPortNamed(pod: Pod, name: string): number | undefined {
+  for (const c of pod.spec?.containers ?? []) {
+    const port = (c.ports ?? []).find((p) => p.name === name);
+    if (port) return port.containerPort;
+  }
+  return undefined;
+}
+
+/** What a REMOTE of a Service means inside the pod: its target port. */
+export function serviceTargetPort(service: Service, pod: Pod, remote: number | string): number {
+  const name = service.metadata.name ?? '';
+  const ports = service.spec?.ports ?? [];
+  const port =
+    typeof remote === 'number'
+      ? ports.find((p) => p.port === remote)
+      : ports.find((p) => p.name === remote);
+  if (!port) throw new CliError(`Service ${name} does not have a service port ${remote}`);
+  const target = port.targetPort ?? port.port;
+  if (typeof target === 'number') return target;
+  if (/^[0-9]+$/.test(target)) return Number(target);
+  const resolved = containerPortNamed(pod, target);
+  if (resolved === undefined) {
+    throw new CliError(
+      `Pod '${pod.metadata.name ?? ''}' does not have a named port '${target}' (the target port of service port ${port.port})`,
+    );
+  }
+  return resolved;
+}
+
+interface Target {
+  pod: Pod;
+  /** The pod-side port of each spec. */
+  remotes: number[];
+}
+
+async function resolveTarget(
+  ctx: CliContext,
+  client: ApiClient,
+  namespace: string,
+  arg: string,
+  specs: readonly PortSpec[],
+): Promise<Target> {
+  const slash = arg.indexOf('/');
+  const def = slash < 0 ? podKind : resolveKind(ctx.registry, arg.slice(0, slash));
+  const name = slash < 0 ? arg : arg.slice(slash + 1);
+  if (!name) throw new CliError(`arguments in resource/name form must have a name: "${arg}"`);
+  const core = def.group === '';
+  let pod: Pod;
+  let service: Service | undefined;
+  if (core && def.plural === 'pods') {
+    pod = await client.get<Pod>(podKind, name, { namespace });
+  } else {
+    const obj = await client.get<ApiObject>(def, name, { namespace });
+    if (core && def.plural === 'services') {
+      service = obj as Service;
+      if (Object.keys(service.spec?.selector ?? {}).length === 0) {
+        throw new CliError(`cannot forward to ${arg}: the service has no selector`);
+      }
+    } else if (!(obj.spec as { template?: unknown } | undefined)?.template) {
+      throw new CliError(`cannot forward to ${def.plural}: they have no pods`);
+    }
+    const selector = service ? { ...service.spec.selector } : selectorOf(obj);
+    const pods = await client.list<Pod>(podKind, {
+      namespace,
+      labelSelector: labelSelectorFromMap(selector),
+    });
+    const chosen = choosePod(pods.items);
+    if (!chosen) throw new CliError(`no pods found for ${def.singular}/${name}`);
+    pod = chosen;
+  }
+  const phase = pod.status?.phase ?? 'Pending';
+  if (phase !== 'Running') {
+    throw new CliError(
+      `unable to forward port because pod is not running. Current status=${phase}`,
+    );
+  }
+  const remotes = specs.map((spec) => {
+    if (service) return serviceTargetPort(service, pod, spec.remote);
+    if (typeof spec.remote === 'number') return spec.remote;
+    const port = containerPortNamed(pod, spec.remote);
+    if (port === undefined) {
+      throw new CliError(
+        `Pod '${pod.metadata.name ?? ''}' does not have a named port '${spec.remote}'`,
+      );
+    }
+    return port;
+  });
+  return { pod, remotes };
+}
+
+function hostPort(address: AddressInfo): string {
+  return address.family === 'IPv6'
+    ? `[${address.address}]:${address.port}`
+    : `${address.address}:${address.port}`;
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Errors after which no connection can succeed: the command stops with them. */
+function fatal(err: unknown): boolean {
+  return isApiError(err) && [401, 403, 404].includes(err.code);
+}
+
+export interface PortForwardRequest {
+  namespace: string;
+  target: string;
+  ports: PortSpec[];
+  addresses: string[];
+}
+
+/** Forwards until interrupted (or until a connection shows the pod is gone). */
+export async function runPortForward(ctx: CliContext, req: PortForwardRequest): Promise<void> {
+  const client = await ctx.client();
+  const { pod, remotes } = await resolveTarget(ctx, client, req.namespace, req.target, req.ports);
+  const podName = pod.metadata.name ?? '';
+  const { signal, release } = interruptSignal(ctx.io);
+  const servers: Server[] = [];
+  const sockets = new Set<Socket>();
+  let failure: unknown;
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
+  signal.addEventListener('abort', () => stop(), { once: true });
+
+  const handle = (socket: Socket, local: number, remote: number): void => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.pause();
+    ctx.out(`Handling connection for ${local}`);
+    client.portForward(req.namespace, podName, remote).then(
+      (conn) => {
+        if (socket.destroyed) {
+          conn.stream.destroy();
+          return;
+        }
+        conn.stream.on('error', () => socket.destroy());
+        socket.on('close', () => conn.stream.destroy());
+        conn.stream.on('end', () => socket.end());
+        socket.pipe(conn.stream);
+        conn.stream.pipe(socket, { end: false });
+        socket.resume();
+        void conn.error.then((message) => {
+          if (message) ctx.err(`an error occurred forwarding ${local} -> ${remote}: ${message}`);
+        });
+      },
+      (err: unknown) => {
+        socket.destroy();
+        if (fatal(err)) {
+          failure ??= err;
+          stop();
+          return;
+        }
+        ctx.err(`an error occurred forwarding ${local} -> ${remote}: ${(err as Error).message}`);
+      },
+    );
+  };
+
+  try {
+    for (const [i, spec] of req.ports.entries()) {
+      const remote = remotes[i]!;
+      let local = spec.local;
+      let bound = 0;
+      for (const address of req.addresses) {
+        const server = createServer((socket) => handle(socket, local, remote));
+        try {
+          await listen(server, address, local);
+        } catch (err) {
+          const e = err as NodeJS.ErrnoException;
+          // `localhost` means both loopbacks where there are both; IPv6 may be missing.
+          if (address === '::1' && req.addresses.includes('127.0.0.1') && bound > 0) continue;
+          throw new CliError(
+            `unable to listen on ${address}:${local || 'any port'}: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}`,
+          );
+        }
+        servers.push(server);
+        bound += 1;
+        const addressInfo = server.address() as AddressInfo;
+        // A free port chosen for the first address is used for the others too.
+        local = addressInfo.port;
+        ctx.out(`Forwarding from ${hostPort(addressInfo)} -> ${remote}`);
+      }
+    }
+    await stopped;
+  } finally {
+    release();
+    for (const server of servers) server.close();
+    for (const socket of sockets) socket.destroy();
+  }
+  if (failure) {
+    if (failure instanceof ApiError) throw failure;
+    throw new CliError(`lost connection to pod: ${(failure as Error).message}`);
+  }
+}
+
+interface PortForwardOptions {
+  address: string;
+  namespace?: string;
+}
+
+/** `--address localhost,10.0.0.5`: `localhost` is 127.0.0.1 and ::1. */
+export function parseAddresses(value: string): string[] {
+  const out: string[] = [];
+  for (const raw of value.split(',')) {
+    const a = raw.trim();
+    if (a === 'localhost') out.push('127.0.0.1', '::1');
+    else if (a) out.push(a);
+  }
+  if (out.length === 0) throw new CliError('--address: at least one address is required');
+  return [...new Set(out)];
+}
+
+export function registerPortForwardCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('port-forward')
+    .description(
+      'Forward local ports to a pod: port-forward TYPE/NAME [LOCAL_PORT:]REMOTE_PORT [...]',
+    )
+    .argument('<target>', 'POD, pod/NAME, svc/NAME, or a workload (dc/NAME, deployment/NAME, ...)')
+    .argument('<ports...>', '[LOCAL_PORT:]REMOTE_PORT; LOCAL_PORT empty for any free port')
+    .option(
+      '--address <addresses>',
+      'local addresses to listen on, comma-separated (localhost: 127.0.0.1 and ::1)',
+      'localhost',
+    )
+    .option('-n, --namespace <namespace>', 'the project (default: the current project)')
+    .action(async (target: string, ports: string[], opts: PortForwardOptions) => {
+      await runPortForward(ctx, {
+        namespace: await ctx.namespace(opts.namespace),
+        target,
+        ports: parsePortSpecs(ports),
+        addresses: parseAddresses(opts.address),
+      });
+    });
+}
