@@ -1,15 +1,15 @@
 // The application walkthrough, as a user runs it from a fresh machine: `slipway up`,
 // `new-project`, `new-app nodejs~REPO` (a git server on 127.0.0.1), the build and the first
-// rollout, `expose svc`, the app answering through the router by its route host; `scale` to 3 and
-// every pod answering through the router; a killed container restarted and a deleted pod
-// replaced; a readiness probe and 4 replicas; a new commit and the Generic webhook: a build, then
-// a rolling rollout under constant load through the router with no failed request, the rollout's
-// bounds (ready >= 3, total <= 5) sampled throughout (F9); `set env`; `rollout undo
-// --to-revision` bringing back the first release's image and environment together; another
-// project refused the host (X5); OpenShift YAML of a whole app (ImageStream, BuildConfig,
-// DeploymentConfig, Service, Route, with API groups, empty statuses and nulls) applied unmodified
-// and serving; and one app reaching another by its service's DNS name and ClusterIP from inside a
-// pod.
+// rollout, `expose svc`, the app answering through the router by its route host and through
+// `port-forward`; `scale` to 3 and every pod answering through the router; a killed container
+// restarted and a deleted pod replaced; a readiness probe and 4 replicas; a new commit and the
+// Generic webhook: a build, then a rolling rollout under constant load through the router with
+// no failed request, the rollout's bounds (ready >= 3, total <= 5) sampled throughout (F9);
+// `set env`; `rollout undo --to-revision` bringing back the first release's image and
+// environment together; another project refused the host (X5); OpenShift YAML of a whole app
+// (ImageStream, BuildConfig, DeploymentConfig, Service, Route, with API groups, empty statuses
+// and nulls) applied unmodified and serving; and one app reaching another by its service's DNS
+// name and ClusterIP from inside a pod.
 import { readFile } from 'node:fs/promises';
 import { request, Agent } from 'node:http';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import type { Service } from '../../src/api/kinds/service.js';
 import { dockerClient } from '../support/docker.js';
 import { eventually } from '../agent/cluster.js';
 import { startGitServer, type GitServer } from '../support/git-server.js';
+import { collect, startSlipway } from '../cli/support/slipway.js';
 import { fixtureFiles } from './support/apps.js';
 import { finishedBuild, startBuildStack, type BuildStack } from './support/build-stack.js';
 
@@ -219,6 +220,42 @@ describe('the application walkthrough', () => {
     const answer = await routerAnswers((a) => a.status === 200, 'the app through the router');
     expect(answer.body).toMatch(/^Hello from node-web release one on web-1-[a-z0-9]{5}\n$/);
   }, 400_000);
+
+  it('port-forward reaches the deployed pod from a local port', async () => {
+    const child = startSlipway(['port-forward', `dc/${APP}`, ':8080', '-n', NS], {
+      env: stack.env,
+    });
+    const exited = collect(child, { timeoutMs: 60_000 });
+    try {
+      let out = '';
+      const local = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no Forwarding line: ${out}`)), 20_000);
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString('utf8');
+          const m = /^Forwarding from 127\.0\.0\.1:(\d+) -> 8080$/m.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(Number(m[1]));
+          }
+        });
+      });
+      const answer = await new Promise<Answer>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: local, path: '/', agent: false }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.setTimeout(15_000, () => req.destroy(new Error('no answer through port-forward')));
+        req.end();
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatch(/^Hello from node-web release one on web-1-[a-z0-9]{5}\n$/);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect((await exited).code).toBe(0);
+  }, 60_000);
 
   it('scales to 3, and all three pods answer through the router', async () => {
     await stack.ok(['scale', `dc/${APP}`, '--replicas=3', '-n', NS]);
