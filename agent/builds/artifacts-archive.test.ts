@@ -6,8 +6,12 @@ import { extract, type Header } from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeArtifactsArchive } from './artifacts-archive.js';
 import { packTrees } from './pack-tree.js';
-import { ArchiveTooLargeError, extractSafely, UnsafeArchiveError } from './safe-extract.js';
-import { hostileArchives, makeArchive } from './testing/tar-archives.js';
+import {
+  ArchiveTooLargeError,
+  extractSafely,
+  UnsafeArchiveError,
+} from '../../src/util/safe-extract.js';
+import { hostileArchives, makeArchive } from '../../src/util/testing/tar-archives.js';
 
 let base: string;
 beforeEach(async () => {

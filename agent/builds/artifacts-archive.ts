@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, pack, type Header } from 'tar-stream';
 import { cleanMode, type PackOwner } from './pack-tree.js';
-import { byteLimiter, entryProblem, UnsafeArchiveError } from './safe-extract.js';
+import { byteLimiter, entryProblem, UnsafeArchiveError } from '../../src/util/safe-extract.js';
 
 export interface ArtifactsArchiveOptions {
   /** Where the entries go in the assemble input (`artifacts`). */

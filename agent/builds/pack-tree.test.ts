@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { packTrees, pathInside, readInside, UnsafePathError } from './pack-tree.js';
-import { extractSafely } from './safe-extract.js';
+import { extractSafely } from '../../src/util/safe-extract.js';
 
 let base: string;
 beforeEach(async () => {

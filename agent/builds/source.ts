@@ -1,6 +1,6 @@
 /**
  * A build's input, on the node, in its workspace: a git checkout (git-fetch.ts), a binary upload
- * read from the master (a gzip tar unpacked by safe-extract.ts, or one file with `asFile`), an
+ * read from the master (a gzip tar unpacked by src/util/safe-extract.ts, or one file with `asFile`), an
  * inline Dockerfile, or nothing. Then the context directory inside it, refused when it climbs out
  * or passes through a symlink. Every failure is FetchSourceFailed.
  */
@@ -15,7 +15,11 @@ import type { BuildContext } from './context.js';
 import { credentialsFromSecret, secretValues, type GitCredentials } from './git-auth.js';
 import { fetchGitSource } from './git-fetch.js';
 import { pathInside, UnsafePathError } from './pack-tree.js';
-import { ArchiveTooLargeError, extractSafely, UnsafeArchiveError } from './safe-extract.js';
+import {
+  ArchiveTooLargeError,
+  extractSafely,
+  UnsafeArchiveError,
+} from '../../src/util/safe-extract.js';
 import { BuildFailure, type BuiltRevision } from './types.js';
 
 export interface FetchedSource {

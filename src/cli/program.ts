@@ -7,6 +7,7 @@ import { registerAuthCommands } from './commands/auth.js';
 import { registerBuildCommands } from './commands/builds.js';
 import { registerDeleteCommand } from './commands/delete.js';
 import { registerDescribeCommand } from './commands/describe.js';
+import { registerCpCommand } from './commands/cp.js';
 import { registerEditCommand } from './commands/edit.js';
 import { registerExecCommands } from './commands/exec.js';
 import { registerPortForwardCommand } from './commands/port-forward.js';
@@ -81,6 +82,7 @@ export function createProgram(io?: Partial<CliIo>): Command {
   registerLogsCommand(program, ctx);
   registerExecCommands(program, ctx);
   registerPortForwardCommand(program, ctx);
+  registerCpCommand(program, ctx);
   registerEditCommand(program, ctx);
   registerNewAppCommand(program, ctx);
   registerNewBuildCommand(program, ctx);

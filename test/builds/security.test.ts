@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildNetworkName } from '../../agent/builds/build-network.js';
 import { parseBuildPod } from '../../agent/builds/build-pod.js';
 import { runBuild } from '../../agent/builds/runner.js';
-import { hostileArchives, makeArchive } from '../../agent/builds/testing/tar-archives.js';
+import { hostileArchives, makeArchive } from '../../src/util/testing/tar-archives.js';
 import { BuildWorkspace } from '../../agent/builds/workspace.js';
 import { BuildEngine } from '../../agent/docker/build-engine.js';
 import { eventKind, secretKind, type Event, type Secret } from '../../src/api/index.js';

@@ -1,6 +1,9 @@
 // `slipway logs`, `exec` and `rsh` through the built CLI, a real master and a node agent's server
 // reached over HTTP like a remote host, with containers on the real engine.
 import { once } from 'node:events';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { request } from 'node:http';
 import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
@@ -11,6 +14,7 @@ import { signAgentCredential } from '../../src/client/agent-credential.js';
 import { EXEC_PROTOCOLS } from '../../src/client/exec-protocol.js';
 import { ApiError } from '../../src/api/errors.js';
 import { eventually, sh } from '../agent/support.js';
+import { makeArchive } from '../../src/util/testing/tar-archives.js';
 import { assertDockerAvailable, dockerClient, ensureImage } from '../support/docker.js';
 import {
   assertBuilt,
@@ -99,6 +103,11 @@ const restarterScript =
 
 let soloUid = '';
 let webSandbox = '';
+let local = '';
+let sentinel = '';
+const hostileScript =
+  `mkdir -p /tmp/bin && printf '#!/bin/sh\\necho "$EVIL" | base64 -d\\n' > /tmp/bin/tar && ` +
+  'chmod 755 /tmp/bin/tar && exec sleep 3600';
 const webScript =
   'mkdir -p /tmp/www && echo hello from the pod > /tmp/www/index.html && ' +
   'exec httpd -f -p 127.0.0.1:8080 -h /tmp/www';
@@ -108,6 +117,9 @@ beforeAll(async () => {
   await assertDockerAvailable(dockerClient());
   await ensureImage('pause');
   cluster = await startLogsExecCluster();
+  local = await mkdtemp(join(tmpdir(), 'slipway-cp-test-'));
+  sentinel = join(local, 'outside', 'sentinel');
+  await mkdir(dirname(sentinel));
 
   const solo = await createPod(cluster, 'solo', { containers: [sh('main', soloScript)] });
   soloUid = solo.metadata.uid!;
@@ -141,6 +153,28 @@ beforeAll(async () => {
 
   await createPod(cluster, 'pending', { containers: [sh('main', 'sleep 1')] }, null);
 
+  // A container whose `tar` sends a hostile archive, as a compromised container could.
+  const evil = await makeArchive(
+    [
+      { name: 'data/ok.txt', data: 'fine' },
+      { name: `${'../'.repeat(16)}${sentinel.replace(/^\//, '')}`, data: 'pwned' },
+      { name: 'data/out', type: 'symlink', linkname: dirname(sentinel) },
+      { name: 'data/out/second', data: 'pwned' },
+    ],
+    { gzip: false },
+  );
+  const hostile = await createPod(cluster, 'hostile', {
+    containers: [
+      sh('main', hostileScript, {
+        env: [
+          { name: 'EVIL', value: evil.toString('base64') },
+          { name: 'PATH', value: '/tmp/bin:/bin' },
+        ],
+      }),
+    ],
+  });
+  await runContainers(cluster, planFor(cluster, hostile));
+
   // A web server on the pod's loopback only: port-forward reaches it as the kubelet does.
   const web = await createPod(cluster, 'web', {
     containers: [
@@ -173,6 +207,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  if (local) await rm(local, { recursive: true, force: true });
   await cluster?.close();
   const left = await dockerClient().listContainers({
     all: true,
@@ -374,6 +409,67 @@ describe('slipway exec and rsh', () => {
     );
     expect(await fails(['exec', 'nosuch', '--', 'true'])).toBe(
       'Error from server (NotFound): pods "nosuch" not found',
+    );
+  });
+});
+
+describe('slipway cp', () => {
+  it('copies a tree into a container and back, keeping contents and modes', async () => {
+    const tree = join(local, 'tree');
+    await mkdir(join(tree, 'sub'), { recursive: true });
+    await writeFile(join(tree, 'a.txt'), 'alpha\n');
+    await writeFile(join(tree, 'sub', 'b.txt'), 'beta\n');
+    await writeFile(join(tree, 'run.sh'), '#!/bin/sh\necho ran\n', { mode: 0o755 });
+    expect((await run(['cp', tree, 'solo:/tmp/copied'])).code).toBe(0);
+    expect(
+      (
+        await run([
+          'exec',
+          'solo',
+          '--',
+          'sh',
+          '-c',
+          'cat /tmp/copied/a.txt /tmp/copied/sub/b.txt && /tmp/copied/run.sh',
+        ])
+      ).stdout,
+    ).toBe('alpha\nbeta\nran\n');
+
+    // Back, under a new name; then one file into an existing directory.
+    const back = join(local, 'back');
+    expect((await run(['cp', `${cluster.namespace}/solo:/tmp/copied`, back])).code).toBe(0);
+    expect(await readFile(join(back, 'sub', 'b.txt'), 'utf8')).toBe('beta\n');
+    expect((await stat(join(back, 'run.sh'))).mode & 0o777).toBe(0o755);
+    const into = join(local, 'into');
+    await mkdir(into);
+    expect((await run(['cp', 'solo:/tmp/copied/a.txt', into])).code).toBe(0);
+    expect(await readFile(join(into, 'a.txt'), 'utf8')).toBe('alpha\n');
+
+    // One file to a new name in the container, and into a directory with a trailing slash.
+    expect((await run(['cp', join(tree, 'a.txt'), 'solo:/tmp/renamed.txt'])).code).toBe(0);
+    expect((await run(['cp', join(tree, 'sub', 'b.txt'), 'solo:/tmp/copied/'])).code).toBe(0);
+    expect(
+      (await run(['exec', 'solo', '--', 'cat', '/tmp/renamed.txt', '/tmp/copied/b.txt'])).stdout,
+    ).toBe('alpha\nbeta\n');
+  });
+
+  it("refuses a container's hostile archive and writes nothing anywhere", async () => {
+    const out = join(local, 'from-hostile');
+    expect(await fails(['cp', 'hostile:/data', out])).toMatch(
+      /^error: refusing what the container sent: .*; nothing was copied$/,
+    );
+    await expect(stat(sentinel)).rejects.toThrow();
+    await expect(stat(join(dirname(sentinel), 'second'))).rejects.toThrow();
+    await expect(stat(out)).rejects.toThrow();
+    // No staging directory is left beside the target.
+    expect((await readdir(local)).filter((n) => n.startsWith('.slipway-cp-'))).toEqual([]);
+  });
+
+  it('says what went wrong: a missing path, two local paths', async () => {
+    expect(await fails(['cp', 'solo:/no/such', join(local, 'x')])).toMatch(
+      /^error: cannot copy \/no\/such \(tar exited with 1\): .*No such file or directory/,
+    );
+    expect(await fails(['cp', local, join(local, 'y')])).toBe(
+      'error: one of source and destination must be a container path ([NS/]POD:PATH) and the other a local path',
     );
   });
 });
