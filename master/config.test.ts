@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       podEvictionTimeoutSeconds: 300,
       registry: undefined,
       allowedRegistriesForImport: undefined,
+      scheduledImageImportIntervalSeconds: 900,
       allowFileGitSources: false,
       binaryBuildMaxBytes: 50 * 1024 * 1024,
       routeSubdomain: 'apps.localhost',

@@ -33,6 +33,8 @@ export interface MasterConfig {
    * own is always allowed. Undefined: any registry.
    */
   allowedRegistriesForImport: string[] | undefined;
+  /** How often image stream tags with `importPolicy.scheduled` are imported again (seconds). */
+  scheduledImageImportIntervalSeconds: number;
   /** The largest binary build input (`start-build --from-dir`) accepted, in bytes. */
   binaryBuildMaxBytes: number;
   /** The IPv4 range Services' ClusterIPs are allocated from. */
@@ -57,6 +59,7 @@ export interface MasterOptions {
   podEvictionTimeoutSeconds?: number | string | undefined;
   registry?: string | undefined;
   allowedRegistriesForImport?: string | undefined;
+  scheduledImageImportIntervalSeconds?: number | string | undefined;
   allowFileGitSources?: boolean | string | undefined;
   binaryBuildMaxBytes?: number | string | undefined;
   serviceCidr?: string | undefined;
@@ -83,12 +86,16 @@ export const ENV = {
   podEvictionTimeoutSeconds: 'SLIPWAY_POD_EVICTION_TIMEOUT_SECONDS',
   registry: 'SLIPWAY_REGISTRY',
   allowedRegistriesForImport: 'SLIPWAY_ALLOWED_REGISTRIES_FOR_IMPORT',
+  scheduledImageImportIntervalSeconds: 'SLIPWAY_SCHEDULED_IMAGE_IMPORT_INTERVAL_SECONDS',
   allowFileGitSources: 'SLIPWAY_ALLOW_FILE_GIT_SOURCES',
   binaryBuildMaxBytes: 'SLIPWAY_BINARY_BUILD_MAX_BYTES',
   serviceCidr: 'SLIPWAY_SERVICE_CIDR',
   serviceNodePortRange: 'SLIPWAY_SERVICE_NODE_PORT_RANGE',
   routeSubdomain: 'SLIPWAY_ROUTE_SUBDOMAIN',
 } as const;
+
+/** OpenShift's minimum interval of scheduled image imports: 15 minutes. */
+export const DEFAULT_SCHEDULED_IMAGE_IMPORT_INTERVAL_SECONDS = 900;
 
 /** Default limit of a binary build's input: 50 MiB. */
 export const DEFAULT_BINARY_BUILD_MAX_BYTES = 50 * 1024 * 1024;
@@ -135,6 +142,7 @@ const schema = z.object({
       'must be HOST[:PORT] (for example 127.0.0.1:5000), without a scheme',
     )
     .optional(),
+  scheduledImageImportIntervalSeconds: seconds.min(1),
   allowedRegistriesForImport: z
     .string()
     .transform((value, ctx) => {
@@ -209,6 +217,9 @@ export function loadConfig(
     podEvictionTimeoutSeconds: pick('podEvictionTimeoutSeconds') ?? 300,
     registry: pick('registry'),
     allowedRegistriesForImport: pick('allowedRegistriesForImport'),
+    scheduledImageImportIntervalSeconds:
+      pick('scheduledImageImportIntervalSeconds') ??
+      DEFAULT_SCHEDULED_IMAGE_IMPORT_INTERVAL_SECONDS,
     allowFileGitSources: pick('allowFileGitSources') ?? false,
     binaryBuildMaxBytes: pick('binaryBuildMaxBytes') ?? DEFAULT_BINARY_BUILD_MAX_BYTES,
     serviceCidr: pick('serviceCidr') ?? DEFAULT_SERVICE_CIDR,
@@ -236,6 +247,7 @@ export function loadConfig(
     podEvictionTimeoutSeconds: c.podEvictionTimeoutSeconds,
     registry: c.registry,
     allowedRegistriesForImport: c.allowedRegistriesForImport,
+    scheduledImageImportIntervalSeconds: c.scheduledImageImportIntervalSeconds,
     allowFileGitSources: c.allowFileGitSources,
     binaryBuildMaxBytes: c.binaryBuildMaxBytes,
     serviceCidr: c.serviceCidr,

@@ -189,6 +189,7 @@ export async function startMaster(
         nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodSeconds * 1000,
         podEvictionTimeoutMs: config.podEvictionTimeoutSeconds * 1000,
         registry: config.registry,
+        scheduledImportIntervalMs: config.scheduledImageImportIntervalSeconds * 1000,
       });
       const running = controllers;
       undo.push(() => running.stop());

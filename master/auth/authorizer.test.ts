@@ -121,7 +121,7 @@ describe('RuleAuthorizer', () => {
     expect(authz.allows(node, image('get', 'imagestreams', { namespace: 'a' }))).toBe(false);
   });
 
-  it('lets the build controllers run builds, start triggered ones and keep image stream status', () => {
+  it('lets the build controllers run builds, start triggered ones, keep image stream status and import scheduled tags', () => {
     expect(authz.allows(controllers, build('update', 'builds', { namespace: 'a' }))).toBe(true);
     expect(authz.allows(controllers, build('delete', 'builds', { namespace: 'a' }))).toBe(true);
     expect(
@@ -139,7 +139,14 @@ describe('RuleAuthorizer', () => {
         image('update', 'imagestreams', { subresource: 'status', namespace: 'a' }),
       ),
     ).toBe(true);
+    // Scheduled imports: an import writes the stream's spec tag and status in one go.
+    expect(
+      authz.allows(controllers, image('create', 'imagestreamimports', { namespace: 'a' })),
+    ).toBe(true);
     expect(authz.allows(controllers, image('update', 'imagestreams', { namespace: 'a' }))).toBe(
+      true,
+    );
+    expect(authz.allows(controllers, image('delete', 'imagestreams', { namespace: 'a' }))).toBe(
       false,
     );
     expect(

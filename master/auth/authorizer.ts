@@ -104,8 +104,8 @@ export const CONTROLLER_MANAGER_RULES: readonly PolicyRule[] = [
 
 /**
  * What the controller-manager's build controllers may do, cluster-wide: run builds through
- * their pods, start builds for triggers (instantiate), prune old builds, and keep image
- * streams' status (a build's output, imported tags).
+ * their pods, start builds for triggers (instantiate), prune old builds, keep image streams'
+ * status (a build's output, imported tags) and import scheduled tags again.
  */
 export const BUILD_CONTROLLER_RULES: readonly PolicyRule[] = [
   {
@@ -133,6 +133,13 @@ export const BUILD_CONTROLLER_RULES: readonly PolicyRule[] = [
     apiGroups: ['image.openshift.io'],
     resources: ['imagestreams/status'],
   },
+  // Scheduled imports: an import may create or change the stream it imports into.
+  {
+    verbs: ['create'],
+    apiGroups: ['image.openshift.io'],
+    resources: ['imagestreamimports', 'imagestreams'],
+  },
+  { verbs: ['update'], apiGroups: ['image.openshift.io'], resources: ['imagestreams'] },
   { verbs: ['get', 'list', 'watch', 'create', 'delete'], apiGroups: [''], resources: ['pods'] },
 ];
 

@@ -33,6 +33,8 @@ export interface ControllerManagerOptions {
   podEvictionTimeoutMs: number;
   /** The cluster registry builds push to (`HOST:PORT`); undefined: none configured. */
   registry?: string | undefined;
+  /** How often image stream tags with `importPolicy.scheduled` are imported again. */
+  scheduledImportIntervalMs?: number | undefined;
   /** The router whose route admission the controller-manager writes; default `default`. */
   routerName?: string | undefined;
 }
@@ -81,6 +83,7 @@ export function startControllerManager(
     logger,
     registry: options.registry,
     watchTimeoutSeconds: WATCH_TIMEOUT_SECONDS,
+    scheduledImportIntervalMs: options.scheduledImportIntervalMs ?? 15 * 60_000,
   });
   const deployments = deploymentControllers(workloads);
   const recorders = [SCHEDULER_COMPONENT, NODE_CONTROLLER_COMPONENT].map(

@@ -85,6 +85,7 @@ beforeAll(async () => {
     registry: registry.address,
     // The cluster registry is always allowed; this one is never reached.
     allowedRegistriesForImport: 'quay.io',
+    scheduledImageImportIntervalSeconds: 1,
   });
   admin = new ApiClient({ server: master.url, token: master.adminToken });
   await cli.open();
@@ -133,6 +134,48 @@ describe('import-image', () => {
     // The image stream controller leaves the imported image alone.
     await new Promise((r) => setTimeout(r, 500));
     expect((await stream('hello')).status?.tags?.[0]?.items?.[0]?.image).toBe(second);
+  });
+
+  it('with --scheduled, follows the upstream tag by itself; others stay where they are', async () => {
+    const ref = `${registry.address}/team/clock:v1`;
+    const first = await pushImage(ref, `FROM ${PAUSE_IMAGE}\nLABEL tick=one\n`);
+    await ok(['import-image', 'clock:v1', '--from', ref, '--confirm', '--scheduled']);
+    // The same upstream image under a tag nobody scheduled.
+    await ok(['import-image', 'clock:still', '--from', ref]);
+    let is = await stream('clock');
+    expect(is.spec?.tags?.find((t) => t.name === 'v1')?.importPolicy).toEqual({ scheduled: true });
+
+    const second = await pushImage(ref, `FROM ${PAUSE_IMAGE}\nLABEL tick=two\n`);
+    const deadline = Date.now() + 20_000;
+    const newest = (tag: string) =>
+      is.status?.tags?.find((t) => t.tag === tag)?.items?.map((i) => i.image);
+    while (newest('v1')?.[0] !== second && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      is = await stream('clock');
+    }
+    expect(newest('v1')).toEqual([second, first]);
+    expect(newest('still')).toEqual([first]);
+    // Imported again and again, an unchanged image adds nothing to the history.
+    await new Promise((r) => setTimeout(r, 2500));
+    is = await stream('clock');
+    expect(newest('v1')).toEqual([second, first]);
+    // Running import-image again keeps the tag scheduled.
+    await ok(['import-image', 'clock:v1']);
+    expect((await stream('clock')).spec?.tags?.find((t) => t.name === 'v1')?.importPolicy).toEqual({
+      scheduled: true,
+    });
+
+    // `tag --scheduled` of an external image: the controller imports it, pinned by digest.
+    await ok(['tag', '--source', 'docker', '--scheduled', ref, 'clock:tagged']);
+    const until = Date.now() + 20_000;
+    while (newest('tagged')?.[0] !== second && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 250));
+      is = await stream('clock');
+    }
+    expect(newest('tagged')?.[0]).toBe(second);
+    expect(await fails(['tag', '--scheduled', 'clock:v1', 'clock:copy'])).toContain(
+      '--scheduled: only an external image is imported periodically',
+    );
   });
 
   it('names what the registry said, and changes nothing', async () => {

@@ -1,6 +1,7 @@
 import {
   buildConfigKind,
   buildKind,
+  imageStreamImportKind,
   imageStreamKind,
   isApiError,
   podKind,
@@ -12,6 +13,7 @@ import {
   type Pod,
 } from '../../../src/api/index.js';
 import type { ApiClient } from '../../../src/client/index.js';
+import type { ScheduledImport } from './scheduled-imports.js';
 import type { TriggerRequest } from './triggers.js';
 
 /**
@@ -36,6 +38,8 @@ export interface BuildClient {
   /** A build that is already gone counts as deleted. */
   deleteBuild(build: Build, signal?: AbortSignal): Promise<void>;
   updateImageStreamStatus(stream: ImageStream, signal?: AbortSignal): Promise<ImageStream>;
+  /** `POST .../imagestreamimports` importing `images` into stream `name`. */
+  importImages(request: ScheduledImport, signal?: AbortSignal): Promise<void>;
   /** `POST .../buildconfigs/NAME/instantiate`. */
   instantiate(
     namespace: string,
@@ -98,6 +102,17 @@ export function httpBuildClient(client: ApiClient): BuildClient {
       ),
     updateImageStreamStatus: (stream, signal) =>
       client.updateStatus(imageStreamKind, stream, { signal }),
+    importImages: async ({ namespace, name, images }, signal) => {
+      await client.request<unknown>('POST', resourcePath(imageStreamImportKind, { namespace }), {
+        body: {
+          apiVersion: 'image.openshift.io/v1',
+          kind: 'ImageStreamImport',
+          metadata: { name },
+          spec: { import: true, images },
+        },
+        signal,
+      });
+    },
     instantiate: (namespace, name, request, signal) =>
       client.request<Build>(
         'POST',

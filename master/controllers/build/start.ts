@@ -18,6 +18,7 @@ import {
 import { BUILD_CONTROLLER_COMPONENT, BuildController } from './build-controller.js';
 import { httpBuildClient } from './client.js';
 import { ImageStreamController } from './image-stream-controller.js';
+import { ScheduledImportsController } from './scheduled-imports.js';
 
 export interface BuildControllersOptions {
   client: ApiClient;
@@ -27,6 +28,8 @@ export interface BuildControllersOptions {
   /** The cluster registry builds push to; undefined: none configured. */
   registry: string | undefined;
   watchTimeoutSeconds: number;
+  /** How often tags with `importPolicy.scheduled` are imported again. */
+  scheduledImportIntervalMs: number;
 }
 
 /** The build, BuildConfig and image stream controllers with their informers, ready to run. */
@@ -71,10 +74,17 @@ export function buildControllers(options: BuildControllersOptions): {
     logger,
     registry,
   });
+  const scheduledImports = new ScheduledImportsController({
+    imageStreams,
+    importImages: (request, signal) => buildClient.importImages(request, signal),
+    intervalMs: options.scheduledImportIntervalMs,
+    logger,
+  });
   return {
     recorders,
     run: async (signal) => {
       await Promise.all([
+        scheduledImports.run(signal),
         builds.run(signal),
         buildConfigs.run(signal),
         imageStreams.run(signal),

@@ -21,6 +21,7 @@ interface TagOptions {
   delete?: boolean;
   alias?: boolean;
   source?: string;
+  scheduled?: boolean;
 }
 
 type From = {
@@ -86,6 +87,7 @@ export function registerTagCommand(program: Command, ctx: CliContext): void {
     .option('-d, --delete', 'remove the given tags')
     .option('--alias', 'follow the source tag instead of copying its current image')
     .option('--source <kind>', 'what SOURCE is: docker (an image reference) or istag')
+    .option('--scheduled', 'import an external SOURCE again periodically (its registry is read)')
     .action(async (args: string[], opts: TagOptions) => {
       const client = await ctx.client();
       const namespace = await ctx.namespace(opts.namespace);
@@ -102,6 +104,11 @@ export function registerTagCommand(program: Command, ctx: CliContext): void {
       const [source, ...dests] = args as [string, ...string[]];
       const parsedDests = dests.map(destination);
       const { from, shown } = await resolveSource(client, namespace, source, opts);
+      if (opts.scheduled && from.kind !== 'DockerImage') {
+        throw new CliError(
+          `--scheduled: only an external image is imported periodically; "${source}" is an image stream tag (use --source docker for an image reference)`,
+        );
+      }
       for (const dest of parsedDests) {
         const ns = dest.namespace ?? namespace;
         const name = `${dest.name}:${dest.tag}`;
@@ -109,7 +116,11 @@ export function registerTagCommand(program: Command, ctx: CliContext): void {
           apiVersion: 'image.openshift.io/v1',
           kind: 'ImageStreamTag',
           metadata: { name, namespace: ns },
-          tag: { name: dest.tag, from },
+          tag: {
+            name: dest.tag,
+            from,
+            ...(opts.scheduled ? { importPolicy: { scheduled: true } } : {}),
+          },
         } as unknown as ImageStreamTag;
         await client.update(imageStreamTagKind, body, { namespace: ns });
         ctx.out(`Tag ${name} set to ${shown}.`);
@@ -118,10 +129,11 @@ export function registerTagCommand(program: Command, ctx: CliContext): void {
 }
 
 /**
- * `import-image NAME[:TAG] [--from=IMAGE] [--confirm] [--insecure]`, as `oc import-image`: the
- * master reads the image from its registry and the tag's newest image becomes that image, pinned
- * by digest. Without --from the tag's own external image is imported again (a moved upstream tag
- * moves the stream tag, and triggers follow); a new stream needs --confirm.
+ * `import-image NAME[:TAG] [--from=IMAGE] [--confirm] [--insecure] [--scheduled]`, as
+ * `oc import-image`: the master reads the image from its registry and the tag's newest image
+ * becomes that image, pinned by digest. Without --from the tag's own external image is imported
+ * again (a moved upstream tag moves the stream tag, and triggers follow); a new stream needs
+ * --confirm. `--scheduled` has the controller-manager import it again every interval.
  */
 export function registerImportImageCommand(program: Command, ctx: CliContext): void {
   program
@@ -132,6 +144,7 @@ export function registerImportImageCommand(program: Command, ctx: CliContext): v
     .option('--from <image>', "the image to import (default: the tag's image, or NAME[:TAG])")
     .option('--confirm', 'create the image stream if it does not exist')
     .option('--insecure', 'the registry may be spoken to over plain HTTP')
+    .option('--scheduled', 'import the image again periodically (every 15 minutes by default)')
     .option('--reference-policy <policy>', 'source or local (default: source)')
     .action(
       async (
@@ -141,6 +154,7 @@ export function registerImportImageCommand(program: Command, ctx: CliContext): v
           from?: string;
           confirm?: boolean;
           insecure?: boolean;
+          scheduled?: boolean;
           referencePolicy?: string;
         },
       ) => {
@@ -164,8 +178,15 @@ export function registerImportImageCommand(program: Command, ctx: CliContext): v
             `image stream "${ref.name}" does not exist; pass --confirm to create it from ${opts.from ?? arg}`,
           );
         let from = opts.from;
+        const existing = stream ? specTag(stream, ref.tag) : undefined;
+        // A tag imported again keeps its policy unless the flags change it.
+        const importPolicy = {
+          ...existing?.importPolicy,
+          ...(opts.insecure ? { insecure: true } : {}),
+          ...(opts.scheduled ? { scheduled: true } : {}),
+        };
         if (from === undefined) {
-          const own = stream ? specTag(stream, ref.tag)?.from : undefined;
+          const own = existing?.from;
           if (own?.kind === 'DockerImage') from = own.name;
           else if (stream && !opts.confirm)
             throw new CliError(
@@ -179,7 +200,7 @@ export function registerImportImageCommand(program: Command, ctx: CliContext): v
           image: {
             from: { kind: 'DockerImage', name: from },
             to: { name: ref.tag },
-            ...(opts.insecure ? { importPolicy: { insecure: true } } : {}),
+            ...(Object.keys(importPolicy).length > 0 ? { importPolicy } : {}),
             referencePolicy: { type: policy === 'local' ? 'Local' : 'Source' },
           },
         });

@@ -21,6 +21,8 @@ export interface CliTestMasterOptions {
   registry?: string;
   /** Registries image imports may read besides the cluster's (comma-separated). */
   allowedRegistriesForImport?: string;
+  /** How often scheduled image imports run (default: the master's, 15 minutes). */
+  scheduledImageImportIntervalSeconds?: number;
 }
 
 export async function startCliTestMaster(
@@ -39,6 +41,7 @@ export async function startCliTestMaster(
       controllers: options.controllers ?? false,
       registry: options.registry,
       allowedRegistriesForImport: options.allowedRegistriesForImport,
+      scheduledImageImportIntervalSeconds: options.scheduledImageImportIntervalSeconds,
     },
   );
   const master = await startMaster(config, silentLogger());

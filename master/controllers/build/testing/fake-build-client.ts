@@ -9,6 +9,7 @@ import {
 } from '../../../../src/api/index.js';
 import type { FakeListWatcher } from '../../../../src/reconcile/testing/fake-list-watcher.js';
 import type { BuildClient } from '../client.js';
+import type { ScheduledImport } from '../scheduled-imports.js';
 import type { TriggerRequest } from '../triggers.js';
 
 /**
@@ -104,6 +105,15 @@ export class FakeBuildClient implements BuildClient {
     await Promise.resolve();
     this.actions.push(`update imagestream/status ${objectKey(stream)}`);
     return this.#update(this.#streams, stream);
+  }
+
+  /** Scheduled imports asked for, in order. */
+  readonly imported: ScheduledImport[] = [];
+
+  importImages(request: ScheduledImport): Promise<void> {
+    this.actions.push(`import ${request.namespace}/${request.name}`);
+    this.imported.push(request);
+    return Promise.resolve();
   }
 
   async instantiate(namespace: string, name: string, request: TriggerRequest): Promise<Build> {
