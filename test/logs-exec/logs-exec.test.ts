@@ -403,6 +403,25 @@ describe('slipway exec and rsh', () => {
     expect(await conn.done).toEqual({ kind: 'exit', exitCode: 7 });
   });
 
+  it('runs in a pod a service selects, and says when it selects none', async () => {
+    expect(await run(['exec', 'svc/web', '-c', 'web', '--', 'echo', 'via the service'])).toEqual({
+      code: 0,
+      stdout: 'via the service\n',
+      stderr: '',
+    });
+    await cluster.admin.create(
+      serviceKind,
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'nobody' },
+        spec: { selector: { app: 'nobody' }, ports: [{ port: 80 }] },
+      },
+      { namespace: cluster.namespace },
+    );
+    expect(await fails(['logs', 'svc/nobody'])).toBe('error: no pods found for service/nobody');
+  });
+
   it('asks which container when the pod has several', async () => {
     expect(await fails(['exec', 'multi', '--', 'true'])).toBe(
       'Error from server (BadRequest): a container name must be specified for pod multi, choose one of: [app ticker]',

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ExecConnection, TerminalSize } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
-import { parsePodArg } from './logs.js';
+import { parsePodArg, resolvePod, type PodArg } from '../pod-target.js';
 import { writeBytes } from '../io.js';
 
 /** The parts of a terminal the CLI uses, when its stdin/stdout are one (process.stdin/stdout). */
@@ -23,7 +23,7 @@ export const NOT_A_TERMINAL =
 
 export interface ExecRequest {
   namespace: string;
-  pod: string;
+  pod: PodArg;
   container: string | undefined;
   command: string[];
   stdin: boolean;
@@ -75,6 +75,7 @@ async function pumpStdin(
  */
 export async function runExec(ctx: CliContext, req: ExecRequest): Promise<void> {
   const client = await ctx.client();
+  const { name: pod } = await resolvePod(ctx, client, req.namespace, req.pod);
   const stdin = ctx.io.stdin as unknown as TtyIn;
   const stdout = ctx.io.stdout as unknown as TtyOut;
   const controller = new AbortController();
@@ -82,7 +83,7 @@ export async function runExec(ctx: CliContext, req: ExecRequest): Promise<void> 
   ctx.io.signal?.addEventListener('abort', onAbort, { once: true });
   const conn = await client.execInPod(
     req.namespace,
-    req.pod,
+    pod,
     {
       container: req.container,
       command: req.command,
@@ -141,7 +142,7 @@ export function registerExecCommands(program: Command, ctx: CliContext): void {
   program
     .command('exec')
     .description('Run a command in a container: exec POD [-c C] [-i] [-t] -- COMMAND [ARGS...]')
-    .argument('<pod>', 'POD or pod/NAME')
+    .argument('<pod>', 'POD, pod/NAME, or svc/NAME, dc/NAME... (one of their pods)')
     .argument('[command...]', 'the command and its arguments, after --')
     .option('-c, --container <name>', 'the container; needed when the pod has several')
     .option('-i, --stdin', 'pass stdin to the command')
@@ -170,7 +171,7 @@ export function registerExecCommands(program: Command, ctx: CliContext): void {
   program
     .command('rsh')
     .description('Open a shell in a container: rsh POD [-c C] [COMMAND [ARGS...]]')
-    .argument('<pod>', 'POD or pod/NAME')
+    .argument('<pod>', 'POD, pod/NAME, or svc/NAME, dc/NAME... (one of their pods)')
     .argument('[command...]', 'run this instead of the shell')
     .option('-c, --container <name>', 'the container; needed when the pod has several')
     .option('-t, --tty', 'force a terminal, even for a command or when stdin is not one')

@@ -12,16 +12,16 @@ describe('logs and exec arguments', () => {
     expect(() => parseSince('')).toThrow('for "--since"');
   });
 
-  it('refuses kinds other than pods and bad flags with one line', async () => {
+  it('refuses kinds that select no pods and bad flags with one line', async () => {
     const cli = await CliHarness.create();
     const cases: [string[], string][] = [
       [
         ['logs', 'cm/settings'],
-        'error: cannot get the logs of configmaps; only pods are supported',
+        'error: cannot get the logs of configmaps; only pods and what selects them (services, deploymentconfigs, deployments, replicationcontrollers, replicasets) are supported',
       ],
       [
         ['exec', 'secret/x', '--', 'id'],
-        'error: cannot exec into secrets; only pods are supported',
+        'error: cannot exec into secrets; only pods and what selects them (services, deploymentconfigs, deployments, replicationcontrollers, replicasets) are supported',
       ],
       [
         ['logs', 'p', '--tail', 'x'],

@@ -2,21 +2,8 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { interruptSignal, writeBytes } from '../io.js';
-import { resolveKind } from '../resources.js';
+import { parsePodArg, resolvePod } from '../pod-target.js';
 import { buildLogTarget, newestBuildName, streamBuildLog } from './builds.js';
-
-/** `web-1`, `pod/web-1`, `po/web-1`: the pod's name. Other kinds have no logs (yet). */
-export function parsePodArg(ctx: CliContext, arg: string, verb: string): string {
-  const slash = arg.indexOf('/');
-  if (slash < 0) return arg;
-  const def = resolveKind(ctx.registry, arg.slice(0, slash));
-  const name = arg.slice(slash + 1);
-  if (def.group !== '' || def.plural !== 'pods') {
-    throw new CliError(`cannot ${verb} ${def.plural}; only pods are supported`);
-  }
-  if (!name) throw new CliError(`arguments in resource/name form must have a name: "${arg}"`);
-  return name;
-}
 
 /** `30s`, `5m`, `1h30m`: Go durations as kubectl's --since takes them, in whole seconds. */
 export function parseSince(value: string): number {
@@ -75,7 +62,10 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
   program
     .command('logs')
     .description('Print the logs of a container in a pod')
-    .argument('<pod>', 'POD, pod/NAME, build/NAME or bc/NAME (its newest build)')
+    .argument(
+      '<pod>',
+      'POD, pod/NAME, svc/NAME, dc/NAME (one of their pods), build/NAME or bc/NAME (its newest build)',
+    )
     .argument('[container]', 'the container (same as -c)')
     .option('-c, --container <name>', 'the container; needed when the pod has several')
     .option('-f, --follow', 'keep streaming new lines until the container stops or Ctrl-C')
@@ -90,7 +80,7 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
         await buildLogs(ctx, build, opts);
         return;
       }
-      const name = parsePodArg(ctx, podArg, 'get the logs of');
+      const target = parsePodArg(ctx, podArg, 'get the logs of');
       if (containerArg && opts.container && containerArg !== opts.container) {
         throw new CliError('only one of -c or an inline container name is allowed');
       }
@@ -98,6 +88,7 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
       const sinceSeconds = opts.since === undefined ? undefined : parseSince(opts.since);
       const client = await ctx.client();
       const namespace = await ctx.namespace(opts.namespace);
+      const { name } = await resolvePod(ctx, client, namespace, target);
       const { signal, release } = interruptSignal(ctx.io);
       try {
         const stream = await client.podLogs(namespace, name, {

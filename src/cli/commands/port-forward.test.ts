@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Pod, Service } from '../../api/index.js';
-import { choosePod, parseAddresses, parsePortSpecs, serviceTargetPort } from './port-forward.js';
+import { choosePod } from '../pod-target.js';
+import { parseAddresses, parsePortSpecs, serviceTargetPort } from './port-forward.js';
 
 function pod(name: string, phase: string, ready: boolean, created: string): Pod {
   return {

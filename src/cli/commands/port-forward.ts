@@ -9,15 +9,12 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { Command } from 'commander';
 import { ApiError, isApiError } from '../../api/errors.js';
 import { podKind } from '../../api/kinds/index.js';
-import type { ApiObject } from '../../api/meta.js';
-import { labelSelectorFromMap } from '../../api/selectors.js';
 import type { Pod, Service } from '../../api/index.js';
 import type { ApiClient } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
-import { selectorOf } from '../generate/expose-objects.js';
 import { interruptSignal } from '../io.js';
-import { resolveKind } from '../resources.js';
+import { parsePodArg, resolvePod, type PodArg } from '../pod-target.js';
 
 /** One `[LOCAL:]REMOTE` argument; LOCAL 0 means any free port. REMOTE may be a port name. */
 export interface PortSpec {
@@ -61,23 +58,6 @@ export function parsePortSpecs(args: readonly string[]): PortSpec[] {
   });
 }
 
-function podReady(pod: Pod): boolean {
-  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
-/** The pod kubectl would pick: running and ready first, then running, the oldest first. */
-export function choosePod(pods: readonly Pod[]): Pod | undefined {
-  const rank = (p: Pod): number =>
-    p.status?.phase === 'Running' ? (podReady(p) ? 0 : 1) : p.spec?.nodeName ? 2 : 3;
-  return [...pods]
-    .filter((p) => !p.metadata.deletionTimestamp)
-    .sort(
-      (a, b) =>
-        rank(a) - rank(b) ||
-        (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''),
-    )[0];
-}
-
 /** A named port of the pod's containers, as a number. */
 function containerPortNamed(pod: Pod, name: string): number | undefined {
   for (const c of pod.spec?.containers ?? []) {
@@ -118,43 +98,18 @@ async function resolveTarget(
   ctx: CliContext,
   client: ApiClient,
   namespace: string,
-  arg: string,
+  arg: PodArg,
   specs: readonly PortSpec[],
 ): Promise<Target> {
-  const slash = arg.indexOf('/');
-  const def = slash < 0 ? podKind : resolveKind(ctx.registry, arg.slice(0, slash));
-  const name = slash < 0 ? arg : arg.slice(slash + 1);
-  if (!name) throw new CliError(`arguments in resource/name form must have a name: "${arg}"`);
-  const core = def.group === '';
-  let pod: Pod;
-  let service: Service | undefined;
-  if (core && def.plural === 'pods') {
-    pod = await client.get<Pod>(podKind, name, { namespace });
-  } else {
-    const obj = await client.get<ApiObject>(def, name, { namespace });
-    if (core && def.plural === 'services') {
-      service = obj as Service;
-      if (Object.keys(service.spec?.selector ?? {}).length === 0) {
-        throw new CliError(`cannot forward to ${arg}: the service has no selector`);
-      }
-    } else if (!(obj.spec as { template?: unknown } | undefined)?.template) {
-      throw new CliError(`cannot forward to ${def.plural}: they have no pods`);
-    }
-    const selector = service ? { ...service.spec.selector } : selectorOf(obj);
-    const pods = await client.list<Pod>(podKind, {
-      namespace,
-      labelSelector: labelSelectorFromMap(selector),
-    });
-    const chosen = choosePod(pods.items);
-    if (!chosen) throw new CliError(`no pods found for ${def.singular}/${name}`);
-    pod = chosen;
-  }
+  const resolved = await resolvePod(ctx, client, namespace, arg);
+  const pod = resolved.pod ?? (await client.get<Pod>(podKind, resolved.name, { namespace }));
   const phase = pod.status?.phase ?? 'Pending';
   if (phase !== 'Running') {
     throw new CliError(
       `unable to forward port because pod is not running. Current status=${phase}`,
     );
   }
+  const { service } = resolved;
   const remotes = specs.map((spec) => {
     if (service) return serviceTargetPort(service, pod, spec.remote);
     if (typeof spec.remote === 'number') return spec.remote;
@@ -192,7 +147,7 @@ function fatal(err: unknown): boolean {
 
 export interface PortForwardRequest {
   namespace: string;
-  target: string;
+  target: PodArg;
   ports: PortSpec[];
   addresses: string[];
 }
@@ -317,7 +272,7 @@ export function registerPortForwardCommand(program: Command, ctx: CliContext): v
     .action(async (target: string, ports: string[], opts: PortForwardOptions) => {
       await runPortForward(ctx, {
         namespace: await ctx.namespace(opts.namespace),
-        target,
+        target: parsePodArg(ctx, target, 'forward to'),
         ports: parsePortSpecs(ports),
         addresses: parseAddresses(opts.address),
       });
