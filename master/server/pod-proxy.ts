@@ -27,6 +27,7 @@ import {
   type AgentVerb,
 } from '../../src/client/agent-credential.js';
 import { describeNetworkError, errorFromResponse } from '../../src/client/api-client.js';
+import { readResponse } from '../../src/client/channel-socket.js';
 import { EXEC_PROTOCOL_V4, EXEC_PROTOCOL_V5 } from '../../src/client/exec-protocol.js';
 import {
   parseForwardedPorts,
@@ -150,16 +151,6 @@ function offeredProtocols(req: IncomingMessage, known: readonly string[]): strin
     .filter((p) => known.includes(p));
 }
 
-async function readSome(res: IncomingMessage, limit = 64 * 1024): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    if (size < limit) chunks.push(chunk);
-    size += chunk.length;
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** Where the proxy sends one request. */
 interface Upstream {
   pod: Pod;
@@ -237,7 +228,7 @@ export class PodProxy {
     try {
       const upstream = await this.dialHttp(up, target, authorization, controller.signal);
       if (upstream.statusCode !== 200) {
-        throw this.agentError(up, upstream.statusCode ?? 500, await readSome(upstream));
+        throw this.agentError(up, upstream.statusCode ?? 500, await readResponse(upstream));
       }
       res.status(200);
       res.setHeader('Content-Type', 'text/plain; charset=utf-8');
@@ -550,7 +541,7 @@ export class PodProxy {
         reject(err);
       };
       ws.on('unexpected-response', (req, response) => {
-        readSome(response).then(
+        readResponse(response).then(
           (body) => {
             fail(this.agentError(up, response.statusCode ?? 500, body));
             req.destroy();

@@ -4,9 +4,9 @@
  * failure) through `done`. Handshake failures become the server's ApiError (its Status), and
  * transport failures a ConnectionError, like every other client call.
  */
-import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { ApiError } from '../api/index.js';
+import { openChannelSocket } from './channel-socket.js';
 import {
   CHANNEL,
   decodeFrame,
@@ -49,115 +49,73 @@ export interface ConnectExecOptions {
   errorFromResponse(code: number, statusText: string, body: string): Error;
 }
 
-async function readResponse(res: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    if (size < 64 * 1024) chunks.push(chunk);
-    size += chunk.length;
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** Opens the exec stream at `url` (ws:// or wss://). */
-export function connectExec(url: string, options: ConnectExecOptions): Promise<ExecConnection> {
-  return new Promise<ExecConnection>((resolve, reject) => {
-    const ws = new WebSocket(url, [...EXEC_PROTOCOLS], {
-      headers: options.headers,
-      handshakeTimeout: options.handshakeTimeoutMs ?? 30_000,
-      perMessageDeflate: false,
-      followRedirects: false,
-    });
-    let settled = false;
-    let outcome: ExecOutcome | undefined;
-    let finish: (o: ExecOutcome) => void = () => undefined;
-    const done = new Promise<ExecOutcome>((r) => {
-      finish = r;
-    });
-    const fail = (err: Error): void => {
-      if (settled) return;
-      settled = true;
-      reject(err);
-    };
-    const onAbort = (): void => {
-      ws.terminate();
-      fail(new ApiError('Timeout', 'the exec was cancelled'));
-    };
-    if (options.signal?.aborted) {
-      onAbort();
-      return;
-    }
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-
-    ws.on('unexpected-response', (req, res) => {
-      readResponse(res).then(
-        (body) => {
-          fail(options.errorFromResponse(res.statusCode ?? 500, res.statusMessage ?? '', body));
-          req.destroy();
-        },
-        (err: unknown) => {
-          fail(options.transportError(err));
-          req.destroy();
-        },
-      );
-    });
-    ws.on('error', (err) => {
-      if (!settled) fail(options.transportError(err));
-    });
-    ws.on('message', (message: WebSocket.RawData) => {
-      const frame = decodeFrame(message);
-      if (!frame) return;
-      switch (frame.channel) {
-        case CHANNEL.stdout:
-          options.handlers.stdout(frame.data);
-          break;
-        case CHANNEL.stderr:
-          options.handlers.stderr(frame.data);
-          break;
-        case CHANNEL.error:
-          outcome ??= parseExecStatus(frame.data);
-          break;
-        default:
-          break;
-      }
-    });
-    ws.on('close', (code, reason) => {
-      options.signal?.removeEventListener('abort', onAbort);
-      const why = reason.toString('utf8');
-      finish(
-        outcome ?? {
-          kind: 'error',
-          message: `the exec stream ended without a result (${why || `WebSocket close code ${code}`})`,
-          reason: undefined,
-        },
-      );
-    });
-    ws.on('open', () => {
-      settled = true;
-      const protocol = ws.protocol;
-      resolve({
-        protocol,
-        writeStdin: (data) =>
-          new Promise<void>((res) => {
-            if (ws.readyState !== WebSocket.OPEN) {
-              res();
-              return;
-            }
-            // A send error also closes the socket; `done` reports that.
-            ws.send(encodeFrame(CHANNEL.stdin, data), () => res());
-          }),
-        closeStdin: () => {
-          if (protocol !== EXEC_PROTOCOL_V5) return false;
-          if (ws.readyState === WebSocket.OPEN)
-            ws.send(encodeFrame(CHANNEL.close, Uint8Array.of(CHANNEL.stdin)));
-          return true;
-        },
-        resize: (size) => {
-          if (ws.readyState === WebSocket.OPEN) ws.send(encodeResize(size));
-        },
-        done,
-        close: () => ws.close(1000),
-      });
-    });
+export async function connectExec(
+  url: string,
+  options: ConnectExecOptions,
+): Promise<ExecConnection> {
+  const ws = await openChannelSocket(url, EXEC_PROTOCOLS, {
+    ...options,
+    cancelled: () => new ApiError('Timeout', 'the exec was cancelled'),
   });
+  let outcome: ExecOutcome | undefined;
+  let finish: (o: ExecOutcome) => void = () => undefined;
+  const done = new Promise<ExecOutcome>((r) => {
+    finish = r;
+  });
+  const onAbort = (): void => ws.terminate();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  ws.on('message', (message: WebSocket.RawData) => {
+    const frame = decodeFrame(message);
+    if (!frame) return;
+    switch (frame.channel) {
+      case CHANNEL.stdout:
+        options.handlers.stdout(frame.data);
+        break;
+      case CHANNEL.stderr:
+        options.handlers.stderr(frame.data);
+        break;
+      case CHANNEL.error:
+        outcome ??= parseExecStatus(frame.data);
+        break;
+      default:
+        break;
+    }
+  });
+  ws.on('close', (code, reason) => {
+    options.signal?.removeEventListener('abort', onAbort);
+    const why = reason.toString('utf8');
+    finish(
+      outcome ?? {
+        kind: 'error',
+        message: `the exec stream ended without a result (${why || `WebSocket close code ${code}`})`,
+        reason: undefined,
+      },
+    );
+  });
+  ws.resume();
+  const protocol = ws.protocol;
+  return {
+    protocol,
+    writeStdin: (data) =>
+      new Promise<void>((res) => {
+        if (ws.readyState !== WebSocket.OPEN) {
+          res();
+          return;
+        }
+        // A send error also closes the socket; `done` reports that.
+        ws.send(encodeFrame(CHANNEL.stdin, data), () => res());
+      }),
+    closeStdin: () => {
+      if (protocol !== EXEC_PROTOCOL_V5) return false;
+      if (ws.readyState === WebSocket.OPEN)
+        ws.send(encodeFrame(CHANNEL.close, Uint8Array.of(CHANNEL.stdin)));
+      return true;
+    },
+    resize: (size) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(encodeResize(size));
+    },
+    done,
+    close: () => ws.close(1000),
+  };
 }

@@ -6,9 +6,9 @@
  * `error`. Handshake failures become the server's ApiError (its Status), transport failures the
  * error `transportError` makes, like every other client call.
  */
-import type { IncomingMessage } from 'node:http';
 import { Duplex } from 'node:stream';
 import WebSocket from 'ws';
+import { openChannelSocket } from './channel-socket.js';
 import { decodeFrame, encodeFrame } from './exec-protocol.js';
 import { dataChannel, errorChannel, PORT_FORWARD_PROTOCOL } from './port-forward-protocol.js';
 
@@ -27,112 +27,66 @@ export interface ConnectPortForwardOptions {
   errorFromResponse(code: number, statusText: string, body: string): Error;
 }
 
-async function readResponse(res: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    if (size < 64 * 1024) chunks.push(chunk);
-    size += chunk.length;
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** Opens the port-forward stream at `url` (ws:// or wss://) for the single port it names. */
-export function connectPortForward(
+export async function connectPortForward(
   url: string,
   options: ConnectPortForwardOptions,
 ): Promise<PortForwardConnection> {
-  return new Promise<PortForwardConnection>((resolve, reject) => {
-    const ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], {
-      headers: options.headers,
-      handshakeTimeout: options.handshakeTimeoutMs ?? 30_000,
-      perMessageDeflate: false,
-      followRedirects: false,
-    });
-    let settled = false;
-    const fail = (err: Error): void => {
-      if (settled) return;
-      settled = true;
-      reject(err);
-    };
-    const data = dataChannel(0);
-    const errors = errorChannel(0);
-    // The first message on each channel is its port number (two bytes), not data.
-    const prefixLeft = new Map([
-      [data, 2],
-      [errors, 2],
-    ]);
-    let errorText = '';
-    let finish: (message: string | undefined) => void = () => undefined;
-    const error = new Promise<string | undefined>((r) => (finish = r));
+  const ws = await openChannelSocket(url, [PORT_FORWARD_PROTOCOL], options);
+  const data = dataChannel(0);
+  const errors = errorChannel(0);
+  // The first message on each channel is its port number (two bytes), not data.
+  const prefixLeft = new Map([
+    [data, 2],
+    [errors, 2],
+  ]);
+  let errorText = '';
+  let finish: (message: string | undefined) => void = () => undefined;
+  const error = new Promise<string | undefined>((r) => (finish = r));
 
-    const stream = new Duplex({
-      read() {
-        ws.resume();
-      },
-      write(chunk: Buffer, _encoding, callback) {
-        if (ws.readyState !== WebSocket.OPEN) {
-          callback();
-          return;
-        }
-        ws.send(encodeFrame(data, chunk), (err) => callback(err ?? null));
-      },
-      // The protocol cannot half-close: the connection lasts until either side closes it.
-      final(callback) {
-        callback();
-      },
-      destroy(err, callback) {
-        if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
-          ws.close(1000);
-        }
-        callback(err);
-      },
-    });
-
-    ws.on('unexpected-response', (req, res) => {
-      readResponse(res).then(
-        (body) => {
-          fail(options.errorFromResponse(res.statusCode ?? 500, res.statusMessage ?? '', body));
-          req.destroy();
-        },
-        (err: unknown) => {
-          fail(options.transportError(err));
-          req.destroy();
-        },
-      );
-    });
-    ws.on('error', (err) => {
-      if (!settled) fail(options.transportError(err));
-      else stream.destroy(options.transportError(err));
-    });
-    ws.on('message', (message: WebSocket.RawData) => {
-      const frame = decodeFrame(message);
-      if (!frame) return;
-      let body = frame.data;
-      const skip = prefixLeft.get(frame.channel) ?? 0;
-      if (skip > 0) {
-        prefixLeft.set(frame.channel, Math.max(0, skip - body.length));
-        body = body.subarray(skip);
-      }
-      if (body.length === 0) return;
-      if (frame.channel === data) {
-        if (!stream.push(body)) ws.pause();
-      } else if (frame.channel === errors && errorText.length < 16 * 1024) {
-        errorText += body.toString('utf8');
-      }
-    });
-    ws.on('close', () => {
+  const stream = new Duplex({
+    read() {
       ws.resume();
-      stream.push(null);
-      finish(errorText.trim() || undefined);
-    });
-    ws.on('open', () => {
-      if (settled) {
-        ws.terminate();
+    },
+    write(chunk: Buffer, _encoding, callback) {
+      if (ws.readyState !== WebSocket.OPEN) {
+        callback();
         return;
       }
-      settled = true;
-      resolve({ stream, error });
-    });
+      ws.send(encodeFrame(data, chunk), (err) => callback(err ?? null));
+    },
+    // The protocol cannot half-close: the connection lasts until either side closes it.
+    final(callback) {
+      callback();
+    },
+    destroy(err, callback) {
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+      callback(err);
+    },
   });
+
+  ws.on('error', (err) => stream.destroy(options.transportError(err)));
+  ws.on('message', (message: WebSocket.RawData) => {
+    const frame = decodeFrame(message);
+    if (!frame) return;
+    let body = frame.data;
+    const skip = prefixLeft.get(frame.channel) ?? 0;
+    if (skip > 0) {
+      prefixLeft.set(frame.channel, Math.max(0, skip - body.length));
+      body = body.subarray(skip);
+    }
+    if (body.length === 0) return;
+    if (frame.channel === data) {
+      if (!stream.push(body)) ws.pause();
+    } else if (frame.channel === errors && errorText.length < 16 * 1024) {
+      errorText += body.toString('utf8');
+    }
+  });
+  ws.on('close', () => {
+    ws.resume();
+    stream.push(null);
+    finish(errorText.trim() || undefined);
+  });
+  ws.resume();
+  return { stream, error };
 }
