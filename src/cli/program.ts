@@ -8,6 +8,7 @@ import { registerBuildCommands } from './commands/builds.js';
 import { registerDeleteCommand } from './commands/delete.js';
 import { registerDescribeCommand } from './commands/describe.js';
 import { registerCpCommand } from './commands/cp.js';
+import { registerDebugCommand } from './commands/debug.js';
 import { registerEditCommand } from './commands/edit.js';
 import { registerExecCommands } from './commands/exec.js';
 import { registerPortForwardCommand } from './commands/port-forward.js';
@@ -83,6 +84,7 @@ export function createProgram(io?: Partial<CliIo>): Command {
   registerExecCommands(program, ctx);
   registerPortForwardCommand(program, ctx);
   registerCpCommand(program, ctx);
+  registerDebugCommand(program, ctx);
   registerEditCommand(program, ctx);
   registerNewAppCommand(program, ctx);
   registerNewBuildCommand(program, ctx);

@@ -1,15 +1,15 @@
 // The application walkthrough, as a user runs it from a fresh machine: `slipway up`,
 // `new-project`, `new-app nodejs~REPO` (a git server on 127.0.0.1), the build and the first
 // rollout, `expose svc`, the app answering through the router by its route host and through
-// `port-forward`; `scale` to 3 and every pod answering through the router; a killed container
-// restarted and a deleted pod replaced; a readiness probe and 4 replicas; a new commit and the
-// Generic webhook: a build, then a rolling rollout under constant load through the router with
-// no failed request, the rollout's bounds (ready >= 3, total <= 5) sampled throughout (F9);
-// `set env`; `rollout undo --to-revision` bringing back the first release's image and
-// environment together; another project refused the host (X5); OpenShift YAML of a whole app
-// (ImageStream, BuildConfig, DeploymentConfig, Service, Route, with API groups, empty statuses
-// and nulls) applied unmodified and serving; and one app reaching another by its service's DNS
-// name and ClusterIP from inside a pod.
+// `port-forward`; `debug` running a command in an idle copy of the app; `scale` to 3 and every
+// pod answering through the router; a killed container restarted and a deleted pod replaced; a
+// readiness probe and 4 replicas; a new commit and the Generic webhook: a build, then a rolling
+// rollout under constant load through the router with no failed request, the rollout's bounds
+// (ready >= 3, total <= 5) sampled throughout (F9); `set env`; `rollout undo --to-revision`
+// bringing back the first release's image and environment together; another project refused the
+// host (X5); OpenShift YAML of a whole app (ImageStream, BuildConfig, DeploymentConfig, Service,
+// Route, with API groups, empty statuses and nulls) applied unmodified and serving; and one app
+// reaching another by its service's DNS name and ClusterIP from inside a pod.
 import { readFile } from 'node:fs/promises';
 import { request, Agent } from 'node:http';
 import { join } from 'node:path';
@@ -256,6 +256,40 @@ describe('the application walkthrough', () => {
     }
     expect((await exited).code).toBe(0);
   }, 60_000);
+
+  it('debug runs a command in an idle copy of the app, apart from its service, then removes it', async () => {
+    const child = startSlipway(
+      ['debug', `dc/${APP}`, '-n', NS, '--', 'sh', '-c', 'echo debugging; sleep 2; exit 3'],
+      { env: stack.env },
+    );
+    const exited = collect(child, { timeoutMs: 120_000 });
+    const copy = await eventually(
+      async () => {
+        const pods = await stack.api.list<Pod>(podKind, { namespace: NS });
+        return pods.items.find(
+          (p) => p.metadata.name?.startsWith(`${APP}-debug-`) && p.status?.phase === 'Running',
+        );
+      },
+      60_000,
+      'the debug copy to run',
+    );
+    // No labels: neither the service nor the replication controller counts it.
+    expect(copy.metadata.labels ?? {}).toEqual({});
+    expect(copy.spec?.containers[0]?.readinessProbe).toBeUndefined();
+    const result = await exited;
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('debugging\n');
+    expect(result.stderr).toContain(`Starting pod/${copy.metadata.name} ...`);
+    expect(result.stderr).toContain('Removing debug pod ...');
+    await eventually(
+      async () => {
+        const pods = await stack.api.list<Pod>(podKind, { namespace: NS });
+        return pods.items.some((p) => p.metadata.name === copy.metadata.name) ? undefined : true;
+      },
+      60_000,
+      'the debug copy to be gone',
+    );
+  }, 180_000);
 
   it('scales to 3, and all three pods answer through the router', async () => {
     await stack.ok(['scale', `dc/${APP}`, '--replicas=3', '-n', NS]);
