@@ -289,7 +289,36 @@ describe('the application walkthrough', () => {
       60_000,
       'the debug copy to be gone',
     );
-  }, 180_000);
+
+    // Interrupted (Ctrl-C without a terminal), the session ends and the copy still goes.
+    const waiting = startSlipway(['debug', `dc/${APP}`, '-n', NS, '--', 'sleep', '600'], {
+      env: stack.env,
+    });
+    // Far less than the command's 600 s: only the interrupt can end it in time.
+    const interrupted = collect(waiting, { timeoutMs: 90_000 });
+    const second = await eventually(
+      async () => {
+        const pods = await stack.api.list<Pod>(podKind, { namespace: NS });
+        return pods.items.find(
+          (p) => p.metadata.name?.startsWith(`${APP}-debug-`) && p.status?.phase === 'Running',
+        );
+      },
+      60_000,
+      'the second debug copy to run',
+    );
+    await sleep(500);
+    waiting.kill('SIGINT');
+    const ended = await interrupted;
+    expect(ended.stderr).toContain('Removing debug pod ...');
+    await eventually(
+      async () => {
+        const pods = await stack.api.list<Pod>(podKind, { namespace: NS });
+        return pods.items.some((p) => p.metadata.name === second.metadata.name) ? undefined : true;
+      },
+      60_000,
+      'the interrupted copy to be gone',
+    );
+  }, 240_000);
 
   it('scales to 3, and all three pods answer through the router', async () => {
     await stack.ok(['scale', `dc/${APP}`, '--replicas=3', '-n', NS]);

@@ -195,6 +195,8 @@ export function registerDebugCommand(program: Command, ctx: CliContext): void {
           command: shell ? ['/bin/sh'] : command,
           stdin: shell || opts.stdin === true,
           tty,
+          // Ctrl-C (without a terminal) ends the session, and the copy is still removed.
+          signal,
         });
       } finally {
         release();

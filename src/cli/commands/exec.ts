@@ -24,6 +24,8 @@ export const NOT_A_TERMINAL =
 export interface ExecRequest {
   namespace: string;
   pod: PodArg;
+  /** Ends the session (default: the CLI's own interrupt signal, if it has one). */
+  signal?: AbortSignal;
   container: string | undefined;
   command: string[];
   stdin: boolean;
@@ -80,7 +82,8 @@ export async function runExec(ctx: CliContext, req: ExecRequest): Promise<void> 
   const stdout = ctx.io.stdout as unknown as TtyOut;
   const controller = new AbortController();
   const onAbort = (): void => controller.abort();
-  ctx.io.signal?.addEventListener('abort', onAbort, { once: true });
+  const interrupt = req.signal ?? ctx.io.signal;
+  interrupt?.addEventListener('abort', onAbort, { once: true });
   const conn = await client.execInPod(
     req.namespace,
     pod,
@@ -120,7 +123,7 @@ export async function runExec(ctx: CliContext, req: ExecRequest): Promise<void> 
   } finally {
     if (req.tty) stdout.off?.('resize', onResize);
     if (raw) stdin.setRawMode!(false);
-    ctx.io.signal?.removeEventListener('abort', onAbort);
+    interrupt?.removeEventListener('abort', onAbort);
   }
 }
 
