@@ -24,7 +24,8 @@ import type { Service } from '../../src/api/kinds/service.js';
 import { dockerClient } from '../support/docker.js';
 import { eventually } from '../agent/cluster.js';
 import { startGitServer, type GitServer } from '../support/git-server.js';
-import { collect, startSlipway } from '../cli/support/slipway.js';
+import { collect, startPortForward, startSlipway } from '../cli/support/slipway.js';
+import { getOnce } from '../support/http.js';
 import { fixtureFiles } from './support/apps.js';
 import { finishedBuild, startBuildStack, type BuildStack } from './support/build-stack.js';
 
@@ -222,48 +223,21 @@ describe('the application walkthrough', () => {
   }, 400_000);
 
   it('port-forward reaches the deployed pod from a local port', async () => {
-    const child = startSlipway(['port-forward', `dc/${APP}`, ':8080', '-n', NS], {
-      env: stack.env,
-    });
-    const exited = collect(child, { timeoutMs: 60_000 });
+    const forward = await startPortForward([`dc/${APP}`, ':8080', '-n', NS], stack.env);
     try {
-      let out = '';
-      const local = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no Forwarding line: ${out}`)), 20_000);
-        child.stdout!.on('data', (d: Buffer) => {
-          out += d.toString('utf8');
-          const m = /^Forwarding from 127\.0\.0\.1:(\d+) -> 8080$/m.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            resolve(Number(m[1]));
-          }
-        });
-      });
-      const answer = await new Promise<Answer>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port: local, path: '/', agent: false }, (res) => {
-          let body = '';
-          res.setEncoding('utf8').on('data', (d: string) => (body += d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        });
-        req.on('error', reject);
-        req.setTimeout(15_000, () => req.destroy(new Error('no answer through port-forward')));
-        req.end();
-      });
-      expect(answer.status).toBe(200);
+      expect(forward.remote).toBe(8080);
+      const answer = await getOnce(forward.local, { what: 'the port-forward' });
+      expect(answer.code).toBe(200);
       expect(answer.body).toMatch(/^Hello from node-web release one on web-1-[a-z0-9]{5}\n$/);
     } finally {
-      child.kill('SIGINT');
+      forward.child.kill('SIGINT');
     }
-    expect((await exited).code).toBe(0);
+    expect((await forward.exited).code).toBe(0);
   }, 60_000);
 
-  it('debug runs a command in an idle copy of the app, apart from its service, then removes it', async () => {
-    const child = startSlipway(
-      ['debug', `dc/${APP}`, '-n', NS, '--', 'sh', '-c', 'echo debugging; sleep 2; exit 3'],
-      { env: stack.env },
-    );
-    const exited = collect(child, { timeoutMs: 120_000 });
-    const copy = await eventually(
+  /** The running debug copy of the app, once there is one. */
+  const runningDebugCopy = (what: string): Promise<Pod> =>
+    eventually(
       async () => {
         const pods = await stack.api.list<Pod>(podKind, { namespace: NS });
         return pods.items.find(
@@ -271,8 +245,27 @@ describe('the application walkthrough', () => {
         );
       },
       60_000,
-      'the debug copy to run',
+      what,
     );
+
+  /** Resolves once pod `name` is gone. */
+  const podGone = (name: string | undefined, what: string): Promise<true> =>
+    eventually(
+      async () => {
+        const pods = await stack.api.list<Pod>(podKind, { namespace: NS });
+        return pods.items.some((p) => p.metadata.name === name) ? undefined : true;
+      },
+      60_000,
+      what,
+    );
+
+  it('debug runs a command in an idle copy of the app, apart from its service, then removes it', async () => {
+    const child = startSlipway(
+      ['debug', `dc/${APP}`, '-n', NS, '--', 'sh', '-c', 'echo debugging; sleep 2; exit 3'],
+      { env: stack.env },
+    );
+    const exited = collect(child, { timeoutMs: 120_000 });
+    const copy = await runningDebugCopy('the debug copy to run');
     // No labels: neither the service nor the replication controller counts it.
     expect(copy.metadata.labels ?? {}).toEqual({});
     expect(copy.spec?.containers[0]?.readinessProbe).toBeUndefined();
@@ -281,14 +274,7 @@ describe('the application walkthrough', () => {
     expect(result.stdout).toBe('debugging\n');
     expect(result.stderr).toContain(`Starting pod/${copy.metadata.name} ...`);
     expect(result.stderr).toContain('Removing debug pod ...');
-    await eventually(
-      async () => {
-        const pods = await stack.api.list<Pod>(podKind, { namespace: NS });
-        return pods.items.some((p) => p.metadata.name === copy.metadata.name) ? undefined : true;
-      },
-      60_000,
-      'the debug copy to be gone',
-    );
+    await podGone(copy.metadata.name, 'the debug copy to be gone');
 
     // Interrupted (Ctrl-C without a terminal), the session ends and the copy still goes.
     const waiting = startSlipway(['debug', `dc/${APP}`, '-n', NS, '--', 'sleep', '600'], {
@@ -296,28 +282,12 @@ describe('the application walkthrough', () => {
     });
     // Far less than the command's 600 s: only the interrupt can end it in time.
     const interrupted = collect(waiting, { timeoutMs: 90_000 });
-    const second = await eventually(
-      async () => {
-        const pods = await stack.api.list<Pod>(podKind, { namespace: NS });
-        return pods.items.find(
-          (p) => p.metadata.name?.startsWith(`${APP}-debug-`) && p.status?.phase === 'Running',
-        );
-      },
-      60_000,
-      'the second debug copy to run',
-    );
+    const second = await runningDebugCopy('the second debug copy to run');
     await sleep(500);
     waiting.kill('SIGINT');
     const ended = await interrupted;
     expect(ended.stderr).toContain('Removing debug pod ...');
-    await eventually(
-      async () => {
-        const pods = await stack.api.list<Pod>(podKind, { namespace: NS });
-        return pods.items.some((p) => p.metadata.name === second.metadata.name) ? undefined : true;
-      },
-      60_000,
-      'the interrupted copy to be gone',
-    );
+    await podGone(second.metadata.name, 'the interrupted copy to be gone');
   }, 240_000);
 
   it('scales to 3, and all three pods answer through the router', async () => {

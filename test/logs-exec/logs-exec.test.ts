@@ -4,7 +4,6 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { request } from 'node:http';
 import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,9 +19,11 @@ import {
   assertBuilt,
   collect,
   slipway,
+  startPortForward,
   startSlipway,
   type Result,
 } from '../cli/support/slipway.js';
+import { getOnce } from '../support/http.js';
 import {
   createPod,
   planFor,
@@ -74,26 +75,13 @@ async function closedPort(): Promise<number> {
 }
 
 /** A GET to the agent's server with the given Authorization header; status and body. */
-function agentGet(path: string, authorization?: string): Promise<{ code: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: cluster.agent.port,
-        path,
-        headers: authorization ? { Authorization: authorization } : {},
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error('agent did not answer')));
-    req.end();
+const agentGet = (path: string, authorization?: string) =>
+  getOnce(cluster.agent.port, {
+    path,
+    headers: authorization ? { Authorization: authorization } : {},
+    timeoutMs: 10_000,
+    what: 'the agent',
   });
-}
 
 const soloScript = 'echo one; echo two; echo three; exec sleep 3600';
 // Counts its lives in the pod's emptyDir: the first exits 1, the second stays up.
@@ -493,45 +481,11 @@ describe('slipway cp', () => {
   });
 });
 
-/** `slipway port-forward ARGS` running, once it printed its first `Forwarding from` line. */
-async function startForward(args: string[], env = cluster.env) {
-  const child = startSlipway(['port-forward', ...args], { env });
-  const exited = collect(child, { timeoutMs: 60_000 });
-  let out = '';
-  const forwarding = await new Promise<{ local: number; remote: number }>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no "Forwarding from" line within 15 s; stdout: ${out}`)),
-      15_000,
-    );
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString('utf8');
-      const m = /^Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)$/m.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ local: Number(m[1]), remote: Number(m[2]) });
-      }
-    });
-    void exited.then((r) => {
-      clearTimeout(timer);
-      reject(new Error(`port-forward exited with ${r.code}: ${r.stderr}`));
-    }, reject);
-  });
-  return { child, exited, ...forwarding };
-}
+/** `slipway port-forward ARGS` in this cluster's project. */
+const startForward = (args: string[], env = cluster.env) => startPortForward(args, env);
 
 /** GET / on a local port, one connection that closes after the answer. */
-function localGet(port: number): Promise<{ code: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.setTimeout(15_000, () => req.destroy(new Error('no answer through port-forward')));
-    req.end();
-  });
-}
+const localGet = (port: number) => getOnce(port, { what: 'the port-forward' });
 
 /** How many port-forward connections run in the pod's infra container. */
 async function forwarders(): Promise<number> {

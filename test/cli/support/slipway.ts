@@ -98,3 +98,35 @@ export function collect(
     });
   });
 }
+
+/**
+ * `slipway port-forward ARGS` running, once it printed its first `Forwarding from 127.0.0.1:...`
+ * line: the local port and the pod's port. Stop it with `child.kill('SIGINT')`.
+ */
+export async function startPortForward(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; exited: Promise<Result>; local: number; remote: number }> {
+  const child = startSlipway(['port-forward', ...args], { env });
+  const exited = collect(child, { timeoutMs: 60_000 });
+  let out = '';
+  const forwarding = await new Promise<{ local: number; remote: number }>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no "Forwarding from" line within 20 s; stdout: ${out}`)),
+      20_000,
+    );
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      const m = /^Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)$/m.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ local: Number(m[1]), remote: Number(m[2]) });
+      }
+    });
+    void exited.then((r) => {
+      clearTimeout(timer);
+      reject(new Error(`port-forward exited with ${r.code}: ${r.stderr}`));
+    }, reject);
+  });
+  return { child, exited, ...forwarding };
+}
