@@ -77,7 +77,10 @@ export function registerRouterCommand(program: Command): void {
       'save the routing table here and serve it at once after a restart',
     )
     .option('--balance <algorithm>', 'roundrobin (default), leastconn, source or random')
-    .option('--workers <n>', 'processes serving traffic, or auto for one per CPU (default: 1)')
+    .option(
+      '--workers <n>',
+      'processes serving traffic (default: auto, one per CPU; 1 when a listen port is 0)',
+    )
     .option('--log-level <level>', 'log level (default: info)')
     .action(async (opts: RouterCommandOptions) => {
       const config = routerConfig(ctx.io.env, {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { parseDuration } from '../src/util/duration.js';
 import { loadConfig } from './config.js';
@@ -50,6 +51,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({}, { ...base, requireAdmission: 'maybe' })).toThrow(
       /requireAdmission: "maybe"/,
     );
+  });
+
+  it('runs one worker per CPU by default, and one where the kernel picks the port', () => {
+    expect(loadConfig({}, base).workers).toBe(availableParallelism());
+    expect(loadConfig({}, { ...base, workers: 'auto' }).workers).toBe(availableParallelism());
+    expect(loadConfig({}, { ...base, listen: '127.0.0.1:0' }).workers).toBe(1);
+    expect(loadConfig({}, { ...base, listenHttps: '127.0.0.1:0' }).workers).toBe(1);
+    expect(loadConfig({ SLIPWAY_ROUTER_WORKERS: '3' }, base).workers).toBe(3);
+    expect(() => loadConfig({}, { ...base, listen: '127.0.0.1:0', workers: 2 })).toThrow(
+      /listen: several workers share a port, so it must be fixed/,
+    );
+    expect(() => loadConfig({}, { ...base, workers: 'many' })).toThrow(/workers:/);
   });
 
   it('parses durations', () => {

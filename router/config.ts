@@ -121,7 +121,8 @@ export const ROUTER_DEFAULTS = {
   drainTimeout: '10s',
   debounce: '5ms',
   connectionsPerTarget: 256,
-  workers: 1,
+  /** One process per CPU, as nginx's `worker_processes auto` and HAProxy's threads. */
+  workers: 'auto',
   logLevel: 'info',
 } as const;
 
@@ -212,7 +213,9 @@ export function loadConfig(
     throw new Error(`invalid router configuration: ${problems.join('; ')}`);
   }
   const c = result.data;
-  const workers = c.workers === 'auto' ? availableParallelism() : c.workers;
+  const kernelChosenPort = c.listen.port === 0 || c.listenHttps?.port === 0;
+  // Workers share their ports, so `auto` keeps one process where the kernel picks a port.
+  const workers = c.workers !== 'auto' ? c.workers : kernelChosenPort ? 1 : availableParallelism();
   if (workers > 1) {
     for (const [name, at] of [
       ['listen', c.listen],

@@ -1,10 +1,12 @@
 // The built `slipway router` command with several worker processes: traffic is shared, metrics
 // are added up on the primary's stats port, a killed worker is replaced while the others keep
-// serving (clients reconnect), and SIGTERM drains and stops everything.
+// serving (clients reconnect), and SIGTERM drains and stops everything. Without --workers it
+// runs one worker per CPU.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +52,30 @@ function workerPids(primary: number): number[] {
   return out;
 }
 
+function startRouterCommand(http: number, stats: number, extra: string[] = []): ChildProcess {
+  return spawn(
+    NODE,
+    [
+      join(ROOT, 'bin', 'slipway.js'),
+      'router',
+      '--server',
+      t.url,
+      '--token',
+      t.master.adminToken,
+      '--listen',
+      `127.0.0.1:${http}`,
+      '--stats-listen',
+      `127.0.0.1:${stats}`,
+      ...extra,
+      '--no-require-admission',
+      '--allow-loopback-endpoints',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+}
+
 function metric(text: string, name: string): number {
   let sum = 0;
   for (const line of text.split('\n'))
@@ -73,28 +99,7 @@ beforeAll(async () => {
   await createRoute(api, 'many', 'echo', { host: 'many.example.com' });
   httpPort = await freePort();
   statsPort = await freePort();
-  router = spawn(
-    NODE,
-    [
-      join(ROOT, 'bin', 'slipway.js'),
-      'router',
-      '--server',
-      t.url,
-      '--token',
-      t.master.adminToken,
-      '--listen',
-      `127.0.0.1:${httpPort}`,
-      '--stats-listen',
-      `127.0.0.1:${statsPort}`,
-      '--workers',
-      '2',
-      '--no-require-admission',
-      '--allow-loopback-endpoints',
-      '--log-level',
-      'warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  router = startRouterCommand(httpPort, statsPort, ['--workers', '2']);
   await until(
     async () =>
       (await send(`http://127.0.0.1:${statsPort}`, { path: '/healthz/ready' })).status === 200,
@@ -153,5 +158,30 @@ describe('slipway router --workers 2', () => {
     const [code] = (await once(router!, 'exit')) as [number | null];
     expect(code).toBe(0);
     for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(false);
+  });
+});
+
+describe('slipway router without --workers', () => {
+  it('runs one worker per CPU and serves', async () => {
+    const http = await freePort();
+    const stats = await freePort();
+    const child = startRouterCommand(http, stats);
+    try {
+      await until(
+        async () =>
+          (await send(`http://127.0.0.1:${stats}`, { path: '/healthz/ready' })).status === 200,
+        'the router ready',
+      );
+      const cpus = availableParallelism();
+      // One CPU: the router serves from its own process, without workers.
+      expect(workerPids(child.pid!)).toHaveLength(cpus > 1 ? cpus : 0);
+      const r = await send(`http://127.0.0.1:${http}`, { host: 'many.example.com' });
+      expect(r.status).toBe(200);
+    } finally {
+      const pids = child.exitCode === null ? workerPids(child.pid!) : [];
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+      for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(false);
+    }
   });
 });
