@@ -19,7 +19,7 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir, loadavg } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -32,13 +32,18 @@ const DURATION = Number(process.env.DURATION ?? 8);
 const WARMUP = Number(process.env.WARMUP ?? 2);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const RATE = Number(process.env.RATE ?? 2000);
+/** Seconds of each fixed-rate slice not counted: connections opening, first requests. */
+const SLICE_WARMUP = Number(process.env.SLICE_WARMUP ?? 0.25);
 const ROUTES = Number(process.env.ROUTES ?? 50);
 /** Which parts to run: throughput, latency, programming (all by default). */
 const PHASES = new Set(
   (process.env.PHASES ?? 'throughput,latency,programming').split(',').map((p) => p.trim()),
 );
-/** The multi-process configuration measured beside the single-process one. */
-const WORKERS = Number(process.env.WORKERS ?? 2);
+/**
+ * The multi-process configuration measured beside the single-process one: by default one
+ * process per CPU, what `slipway router` and nginx's `worker_processes auto` both run.
+ */
+const WORKERS = Number(process.env.WORKERS ?? availableParallelism());
 const HOST = 'bench.example.com';
 const children: ChildProcess[] = [];
 
@@ -106,16 +111,20 @@ http.createServer(handler).listen(port, '127.0.0.1');
 
 /**
  * Fixed-rate load: CONNS keep-alive connections, each sending at RATE/CONNS per second on a
- * schedule; latency counts from the scheduled send time (no coordinated omission). Prints JSON.
+ * schedule. A request held back by the previous answer counts from its scheduled time (no
+ * coordinated omission); one this process's own timer sent late counts from when it was sent,
+ * since Node's millisecond timers would otherwise add their lateness to every target. Requests
+ * in the first WARMUP seconds (connections opening, first requests) are not counted. Prints JSON.
  */
 const FIXED_RATE = `
 import { connect } from 'node:net';
-const [port, host, rate, seconds, conns] = [Number(process.argv[1]), process.argv[2], Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5])];
+const [port, host, rate, seconds, conns, warmup] = [Number(process.argv[1]), process.argv[2], Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]), Number(process.argv[6])];
 const req = Buffer.from('GET / HTTP/1.1\\r\\nHost: ' + host + '\\r\\n\\r\\n');
 const interval = (1000 * conns) / rate;
 const samples = [];
 let errors = 0;
-const end = performance.now() + seconds * 1000;
+const from = performance.now() + warmup * 1000;
+const end = from + seconds * 1000;
 await Promise.all(Array.from({ length: conns }, (_, c) => new Promise((resolve) => {
   const socket = connect(port, '127.0.0.1');
   socket.setNoDelay(true);
@@ -123,11 +132,15 @@ await Promise.all(Array.from({ length: conns }, (_, c) => new Promise((resolve) 
   let next = performance.now() + (interval * c) / conns;
   let sentAt = 0;
   let waiting = false;
+  let answeredAt = 0;
   const send = () => {
-    if (performance.now() >= end) { socket.end(); return resolve(); }
-    const delay = next - performance.now();
+    const now = performance.now();
+    if (now >= end) { socket.end(); return resolve(); }
+    const delay = next - now;
     if (delay > 0) return void setTimeout(send, delay);
-    sentAt = next;
+    // Held back by the previous answer: the wait is the server's, counted from the schedule.
+    // Sent late by this process's own timer: that lateness is ours, counted from the send.
+    sentAt = answeredAt > next ? next : now;
     next += interval;
     waiting = true;
     socket.write(req);
@@ -144,7 +157,7 @@ await Promise.all(Array.from({ length: conns }, (_, c) => new Promise((resolve) 
       if (buf.length < total) return;
       if (!buf.subarray(0, 12).toString().startsWith('HTTP/1.1 200')) errors++;
       buf = buf.subarray(total);
-      if (waiting) { samples.push(performance.now() - sentAt); waiting = false; send(); }
+      if (waiting) { answeredAt = performance.now(); if (sentAt >= from) samples.push(answeredAt - sentAt); waiting = false; send(); }
     }
   });
 })));
@@ -330,6 +343,7 @@ async function fixedRateSlice(
       String(RATE),
       String(seconds),
       '20',
+      String(SLICE_WARMUP),
     ],
     { cwd: ROOT, timeout: (seconds + 30) * 1000, maxBuffer: 64 * 1024 * 1024 },
   );
@@ -597,6 +611,9 @@ http {
       ['node:http', ports['node-http'], pids['node-http']!],
       ['undici (bare)', ports.undici, pids.undici!],
     ];
+    // At a fixed rate: the baselines, both router configurations, and the bare undici
+    // forwarder (what any Node.js proxy costs, before routing).
+    const LATENCY_TARGETS = ['direct', 'nginx', 'router', `router x${WORKERS}`, 'undici (bare)'];
     const tool = tools.wrk ? `wrk -t2 -c${CONNECTIONS}` : `autocannon -c${CONNECTIONS}`;
     process.stdout.write(
       `Router benchmark: 1 KiB responses, loopback, ${tool}, ${DURATION}s per run (load before: ${loadavg()
@@ -620,13 +637,14 @@ http {
     let fixed: Record<string, Fixed> | undefined;
     if (PHASES.has('latency')) {
       process.stdout.write(
-        `\nFixed rate ${RATE} req/s, 20 keep-alive connections, ${DURATION} interleaved 1 s slices each:\n`,
+        `\nFixed rate ${RATE} req/s, 20 keep-alive connections, ${DURATION} interleaved 1 s slices each (after ${SLICE_WARMUP} s not counted):\n`,
       );
+      const measured = targets.filter(([name]) => LATENCY_TARGETS.includes(name));
       fixed = await fixedRate(
-        targets.slice(0, 3).map(([name, port]) => [name, port] as const),
+        measured.map(([name, port]) => [name, port] as const),
         DURATION,
       );
-      for (const [name] of targets.slice(0, 3)) {
+      for (const [name] of measured) {
         const r = fixed[name]!;
         process.stdout.write(
           `  ${name.padEnd(14)} p50 ${f(r.p50, 3)} ms   p99 ${f(r.p99, 3)} ms   median slice p99 ${f(r.sliceP99, 3)} ms   max ${f(r.max, 1)} ms   (${r.count} requests, ${r.errors} errors)\n`,
@@ -648,8 +666,8 @@ http {
       const ratioN = sat[`router x${WORKERS}`]!.rps / sat[`nginx x${WORKERS}`]!.rps;
       const ratioMixed = sat[`router x${WORKERS}`]!.rps / sat.nginx!.rps;
       lines.push(
-        `throughput router/nginx, 1 process each        ${f(ratio)}x  (target >= 0.5x)  ${check(ratio >= 0.5)}`,
-        `throughput router/nginx, ${WORKERS} processes each      ${f(ratioN)}x  (target >= 0.5x)  ${check(ratioN >= 0.5)}`,
+        `throughput router/nginx, ${WORKERS} processes each      ${f(ratioN)}x  (target >= 0.5x)  ${check(ratioN >= 0.5)}  (both defaults: one per CPU)`,
+        `throughput router/nginx, 1 process each        ${f(ratio)}x`,
         `throughput router x${WORKERS} / nginx x1              ${f(ratioMixed)}x`,
         `throughput router/direct                      ${f(sat.router.rps / sat.direct!.rps)}x`,
         `throughput router/http-proxy                  ${f(sat.router.rps / sat['http-proxy']!.rps)}x`,
@@ -658,10 +676,14 @@ http {
       );
     }
     if (fixed) {
-      const added = fixed.router!.sliceP99 - fixed.direct!.sliceP99;
-      const addedNginx = fixed.nginx!.sliceP99 - fixed.direct!.sliceP99;
+      const at = fixed;
+      const addedBy = (name: string): number => at[name]!.sliceP99 - at.direct!.sliceP99;
+      const added = addedBy('router');
+      const addedN = addedBy(`router x${WORKERS}`);
       lines.push(
-        `added p99 at ${RATE} req/s (median slice)       ${f(added, 3)} ms (nginx adds ${f(addedNginx, 3)} ms)  (target < 1 ms)  ${check(added < 1)}`,
+        `added p99 at ${RATE} req/s (median slice)       ${f(added, 3)} ms (nginx adds ${f(addedBy('nginx'), 3)} ms)  (target < 1 ms)  ${check(added < 1)}`,
+        `added p99, router x${WORKERS}                        ${f(addedN, 3)} ms  (target < 1 ms)  ${check(addedN < 1)}`,
+        `added p99, bare undici forwarder              ${f(addedBy('undici (bare)'), 3)} ms`,
         `added p50 at ${RATE} req/s                      ${f(fixed.router!.p50 - fixed.direct!.p50, 3)} ms (nginx adds ${f(fixed.nginx!.p50 - fixed.direct!.p50, 3)} ms)`,
       );
     }
