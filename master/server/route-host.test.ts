@@ -20,6 +20,18 @@ describe('defaultRouteHost', () => {
     expect(r.metadata.annotations).toEqual({ [HOST_GENERATED_ANNOTATION]: 'true' });
   });
 
+  it('puts a requested spec.subdomain under the router domain', () => {
+    const r = route('web', 'shop');
+    r.spec.subdomain = 'frontend';
+    defaultRouteHost(r, 'apps.localhost');
+    expect(r.spec.host).toBe('frontend.apps.localhost');
+    expect(r.metadata.annotations).toEqual({ [HOST_GENERATED_ANNOTATION]: 'true' });
+    const withHost = route('web', 'shop', 'shop.example.com');
+    withHost.spec.subdomain = 'frontend';
+    defaultRouteHost(withHost, 'apps.localhost');
+    expect(withHost.spec.host).toBe('shop.example.com');
+  });
+
   it('leaves a given host alone', () => {
     const r = route('web', 'shop', 'shop.example.com');
     defaultRouteHost(r, 'apps.localhost');

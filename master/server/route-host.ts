@@ -31,18 +31,21 @@ function hostProblems(host: string): StatusCause[] {
 }
 
 /**
- * A route created without spec.host gets `NAME-NAMESPACE.SUBDOMAIN` and the annotation
- * `openshift.io/host.generated: "true"`. Runs at admission, when a generated name is known.
- * Changing spec.host later stays open to anyone who may update the route (OpenShift asks for
- * the `routes/custom-host` permission); the admission controller still refuses a host another
- * project holds.
+ * A route created without spec.host gets `NAME-NAMESPACE.SUBDOMAIN`, or `SPEC.SUBDOMAIN` when it
+ * asks for `spec.subdomain` (the route API's "host populated automatically" for a server with
+ * one router domain), and the annotation `openshift.io/host.generated: "true"`. Runs at
+ * admission, when a generated name is known. Changing spec.host later stays open to anyone who
+ * may update the route (OpenShift asks for the `routes/custom-host` permission); the admission
+ * controller still refuses a host another project holds.
  */
 export function defaultRouteHost(obj: ApiObject, subdomain: string): void {
   const route = obj as Route;
   if (route.spec.host) return;
   const name = route.metadata.name ?? '';
   const namespace = route.metadata.namespace ?? '';
-  const host = generatedRouteHost(name, namespace, subdomain);
+  const host = route.spec.subdomain
+    ? `${route.spec.subdomain}.${subdomain}`.toLowerCase()
+    : generatedRouteHost(name, namespace, subdomain);
   const causes = hostProblems(host);
   if (causes.length) throw ApiError.invalid(routeKind.kind, name, causes);
   route.spec = { ...route.spec, host };

@@ -122,4 +122,29 @@ describe('route hosts and admission', () => {
     await untilAdmission(bob, 'aa-rival', 'a', 'True');
     await untilAdmission(bob, 'aa-rival', 'admin', 'True');
   });
+
+  it('puts spec.subdomain under the router domain, and refuses a bad one by its field', async () => {
+    const created = await alice.create<Route>(
+      routeKind,
+      newRoute('zz-shop', 'front', { subdomain: 'frontend' }),
+    );
+    expect(created.spec.host).toBe('frontend.apps.localhost');
+    expect(created.spec.subdomain).toBe('frontend');
+    const owner = await untilAdmission(alice, 'zz-shop', 'front', 'True');
+    expect(owner.status?.ingress?.[0]?.host).toBe('frontend.apps.localhost');
+    const error = await alice
+      .create<Route>(routeKind, newRoute('zz-shop', 'bad', { subdomain: 'Front_End' }))
+      .catch((err: unknown) => err);
+    expect(error).toMatchObject({
+      reason: 'Invalid',
+      details: {
+        causes: [
+          { field: 'spec.subdomain', message: expect.stringContaining('"Front_End"') as string },
+        ],
+      },
+    });
+    await expect(alice.get<Route>(routeKind, 'bad', { namespace: 'zz-shop' })).rejects.toThrow(
+      /not found/,
+    );
+  });
 });

@@ -87,6 +87,13 @@ describe('Route validation', () => {
     );
   });
 
+  it('refuses a subdomain that is not a lower-case DNS subdomain', () => {
+    expect(causes(route({ subdomain: 'frontend' }))).toEqual([]);
+    expect(causes(route({ subdomain: 'Front_End' }))[0]).toMatch(
+      /^spec\.subdomain: Invalid value: "Front_End"/,
+    );
+  });
+
   it('refuses paths that do not start with a slash', () => {
     expect(causes(route({ path: 'api' }))).toEqual([
       'spec.path: Invalid value: "api": path must begin with /',

@@ -232,6 +232,10 @@ function validateRoute(route: Route): StatusCause[] {
       });
     }
   }
+  if (spec.subdomain) {
+    for (const e of dns1123Subdomain(spec.subdomain))
+      causes.push({ field: 'spec.subdomain', message: `Invalid value: "${spec.subdomain}": ${e}` });
+  }
   if (spec.wildcardPolicy === 'Subdomain' && !spec.host) {
     causes.push({
       field: 'spec.wildcardPolicy',
