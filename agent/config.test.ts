@@ -23,6 +23,30 @@ describe('loadConfig', () => {
     });
   });
 
+  it("collects images at the kubelet's thresholds, and reads them from the environment", () => {
+    expect(loadConfig({}, required).imageGc).toEqual({
+      highThresholdPercent: 85,
+      lowThresholdPercent: 80,
+      minimumAgeMs: 120_000,
+    });
+    const env = {
+      SLIPWAY_AGENT_IMAGE_GC_HIGH_THRESHOLD: '90',
+      SLIPWAY_AGENT_IMAGE_GC_LOW_THRESHOLD: '70',
+      SLIPWAY_AGENT_IMAGE_MINIMUM_GC_AGE: '10m',
+    };
+    expect(loadConfig(env, required).imageGc).toEqual({
+      highThresholdPercent: 90,
+      lowThresholdPercent: 70,
+      minimumAgeMs: 600_000,
+    });
+    expect(() => loadConfig({ SLIPWAY_AGENT_IMAGE_GC_LOW_THRESHOLD: '90' }, required)).toThrow(
+      /imageGcLowThreshold: must not be more than imageGcHighThreshold \(85\)/,
+    );
+    expect(() => loadConfig({ SLIPWAY_AGENT_IMAGE_GC_HIGH_THRESHOLD: '101' }, required)).toThrow(
+      /imageGcHighThreshold:/,
+    );
+  });
+
   it('takes the logs/exec server address from --listen or SLIPWAY_AGENT_LISTEN', () => {
     expect(loadConfig({ SLIPWAY_AGENT_LISTEN: '0.0.0.0:10250' }, required).listen).toEqual({
       host: '0.0.0.0',

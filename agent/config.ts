@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { serverUrlSchema, tokenSchema } from '../src/util/connection-config.js';
-import { positiveDurationSchema } from '../src/util/duration.js';
+import { durationSchema, positiveDurationSchema } from '../src/util/duration.js';
 import { dns1123Subdomain } from '../src/api/names.js';
 import { memoryBytes } from '../src/api/quantity.js';
 import { parseListen } from '../src/util/listen.js';
@@ -35,8 +35,11 @@ export interface AgentConfig {
   backoff: BackoffConfig;
   /** Max processes per container. */
   pidsLimit: number;
-  /** How often dead containers beyond the newest per pod container are removed. */
+  /** How often dead containers beyond the newest per pod container are removed, and unused
+   * images when the disk is full (imageGc). */
   gcIntervalMs: number;
+  /** Image garbage collection (local engines): kubelet's thresholds and minimum age. */
+  imageGc: { highThresholdPercent: number; lowThresholdPercent: number; minimumAgeMs: number };
   /** How often every pod, and everything in Docker, is reconciled even without events. */
   resyncIntervalMs: number;
   /** Pods reconciled concurrently. */
@@ -85,6 +88,9 @@ export interface AgentOptions {
   backoffReset?: number | string | undefined;
   pidsLimit?: number | string | undefined;
   gcInterval?: number | string | undefined;
+  imageGcHighThreshold?: number | string | undefined;
+  imageGcLowThreshold?: number | string | undefined;
+  imageMinimumGcAge?: number | string | undefined;
   resyncInterval?: number | string | undefined;
   workers?: number | string | undefined;
   logLevel?: string | undefined;
@@ -116,6 +122,9 @@ export const AGENT_ENV = {
   backoffReset: 'SLIPWAY_AGENT_BACKOFF_RESET',
   pidsLimit: 'SLIPWAY_AGENT_PIDS_LIMIT',
   gcInterval: 'SLIPWAY_AGENT_GC_INTERVAL',
+  imageGcHighThreshold: 'SLIPWAY_AGENT_IMAGE_GC_HIGH_THRESHOLD',
+  imageGcLowThreshold: 'SLIPWAY_AGENT_IMAGE_GC_LOW_THRESHOLD',
+  imageMinimumGcAge: 'SLIPWAY_AGENT_IMAGE_MINIMUM_GC_AGE',
   resyncInterval: 'SLIPWAY_AGENT_RESYNC_INTERVAL',
   workers: 'SLIPWAY_AGENT_WORKERS',
   logLevel: 'SLIPWAY_LOG_LEVEL',
@@ -139,6 +148,10 @@ export const AGENT_DEFAULTS = {
   backoffReset: 600_000,
   pidsLimit: 1024,
   gcInterval: 60_000,
+  /** The kubelet's imageGCHighThresholdPercent, imageGCLowThresholdPercent, imageMinimumGCAge. */
+  imageGcHighThreshold: 85,
+  imageGcLowThreshold: 80,
+  imageMinimumGcAge: 120_000,
   resyncInterval: 60_000,
   workers: 4,
   logLevel: 'info',
@@ -209,6 +222,9 @@ const schema = z.object({
   backoffReset: positiveDurationSchema,
   pidsLimit: int(16, 4_194_304),
   gcInterval: positiveDurationSchema,
+  imageGcHighThreshold: int(0, 100),
+  imageGcLowThreshold: int(0, 100),
+  imageMinimumGcAge: durationSchema,
   resyncInterval: positiveDurationSchema,
   workers: int(1, 64),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -295,6 +311,9 @@ export function loadConfig(
     backoffReset: pick('backoffReset') ?? AGENT_DEFAULTS.backoffReset,
     pidsLimit: pick('pidsLimit') ?? AGENT_DEFAULTS.pidsLimit,
     gcInterval: pick('gcInterval') ?? AGENT_DEFAULTS.gcInterval,
+    imageGcHighThreshold: pick('imageGcHighThreshold') ?? AGENT_DEFAULTS.imageGcHighThreshold,
+    imageGcLowThreshold: pick('imageGcLowThreshold') ?? AGENT_DEFAULTS.imageGcLowThreshold,
+    imageMinimumGcAge: pick('imageMinimumGcAge') ?? AGENT_DEFAULTS.imageMinimumGcAge,
     resyncInterval: pick('resyncInterval') ?? AGENT_DEFAULTS.resyncInterval,
     workers: pick('workers') ?? AGENT_DEFAULTS.workers,
     logLevel: pick('logLevel') ?? AGENT_DEFAULTS.logLevel,
@@ -318,6 +337,11 @@ export function loadConfig(
     throw new Error(`invalid agent configuration: ${problems.join('; ')}`);
   }
   const c = result.data;
+  if (c.imageGcLowThreshold > c.imageGcHighThreshold) {
+    throw new Error(
+      `invalid agent configuration: imageGcLowThreshold: must not be more than imageGcHighThreshold (${c.imageGcHighThreshold})`,
+    );
+  }
   if (c.backoffMax < c.backoffBase) {
     throw new Error(
       `invalid agent configuration: backoffMax: must not be less than backoffBase (${c.backoffBase} ms)`,
@@ -332,6 +356,11 @@ export function loadConfig(
     backoff: { baseMs: c.backoffBase, capMs: c.backoffMax, resetAfterMs: c.backoffReset },
     pidsLimit: c.pidsLimit,
     gcIntervalMs: c.gcInterval,
+    imageGc: {
+      highThresholdPercent: c.imageGcHighThreshold,
+      lowThresholdPercent: c.imageGcLowThreshold,
+      minimumAgeMs: c.imageMinimumGcAge,
+    },
     resyncIntervalMs: c.resyncInterval,
     workers: c.workers,
     logLevel: c.logLevel,

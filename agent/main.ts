@@ -32,9 +32,10 @@ import { BuildPods } from './builds/build-pods.js';
 import type { AgentConfig } from './config.js';
 import { BuildEngine } from './docker/build-engine.js';
 import { createDockerClient, isLocalEndpoint } from './docker/client.js';
+import { ImageCollector } from './docker/image-gc.js';
 import { DockerRuntime } from './docker/runtime.js';
 import { startServiceNetworking, type ServiceNetworking } from './network/service-networking.js';
-import { NodeManager } from './node/manager.js';
+import { localHostStats, NodeManager } from './node/manager.js';
 import type { ClusterDnsSettings } from './pods/plan.js';
 import { probeLabel, handlerProbeRunner, ProbeManager } from './pods/probes.js';
 import { PodReconciler } from './pods/reconciler.js';
@@ -367,12 +368,42 @@ export async function startAgent(
       void sweep();
     }, config.resyncIntervalMs),
   );
+  // Images: only where the agent can measure the engine's disk (a local engine).
+  let dockerRootDir: string | undefined;
+  const images = isLocalEndpoint(config.docker)
+    ? new ImageCollector({
+        docker: createDockerClient(config.docker),
+        policy: config.imageGc,
+        disk: async () => {
+          dockerRootDir ??= (await runtime.info()).dockerRootDir || '/';
+          return (await localHostStats(dockerRootDir)).disk;
+        },
+        logger,
+      })
+    : undefined;
+  const nodeRef = {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: config.nodeName, uid: config.nodeName },
+  } as const;
+  const collectImages = async (): Promise<void> => {
+    if (!images) return;
+    const result = await images.collect();
+    if (result.shortBytes > 0) {
+      recorder.warning(
+        nodeRef,
+        'FreeDiskSpaceFailed',
+        `Failed to garbage collect required amount of images. Attempted to free ${result.freedBytes + result.shortBytes} bytes, but only found ${result.freedBytes} bytes eligible to free.`,
+      );
+    }
+  };
   let gcRunning: Promise<unknown> | undefined;
   timers.push(
     setInterval(() => {
       if (gcRunning) return;
       gcRunning = runtime
         .garbageCollect(1)
+        .then(collectImages)
         .catch((err: unknown) =>
           log.warn({ err: (err as Error).message }, 'garbage collection failed'),
         )
