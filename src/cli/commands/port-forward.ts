@@ -7,7 +7,7 @@
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Command } from 'commander';
-import { ApiError, isApiError } from '../../api/errors.js';
+import { isApiError, type ApiError } from '../../api/errors.js';
 import { podKind } from '../../api/kinds/index.js';
 import type { Pod, Service } from '../../api/index.js';
 import type { ApiClient } from '../../client/index.js';
@@ -141,7 +141,8 @@ function listen(server: Server, host: string, port: number): Promise<void> {
 }
 
 /** Errors after which no connection can succeed: the command stops with them. */
-function fatal(err: unknown): boolean {
+/** The pod is gone or the user may no longer reach it: no later connection can work. */
+function fatal(err: unknown): err is ApiError {
   return isApiError(err) && [401, 403, 404].includes(err.code);
 }
 
@@ -160,7 +161,7 @@ export async function runPortForward(ctx: CliContext, req: PortForwardRequest): 
   const { signal, release } = interruptSignal(ctx.io);
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
-  let failure: unknown;
+  let failure: ApiError | undefined;
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => {
     stop = resolve;
@@ -232,10 +233,7 @@ export async function runPortForward(ctx: CliContext, req: PortForwardRequest): 
     for (const server of servers) server.close();
     for (const socket of sockets) socket.destroy();
   }
-  if (failure) {
-    if (failure instanceof ApiError) throw failure;
-    throw new CliError(`lost connection to pod: ${(failure as Error).message}`);
-  }
+  if (failure) throw failure;
 }
 
 interface PortForwardOptions {
