@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { configMapKind, secretKind } from '../../src/api/kinds/index.js';
+import { configMapKind, projectRequestKind, secretKind } from '../../src/api/kinds/index.js';
 import type { ConfigMap } from '../../src/api/kinds/config-map.js';
 import type { Secret } from '../../src/api/kinds/secret.js';
 import { ApiClient } from '../../src/client/index.js';
@@ -68,6 +68,27 @@ describe('create configmap', () => {
     });
     expect(cm.binaryData).toEqual({ icon: Buffer.from([0, 1, 2, 255]).toString('base64') });
     expect(await ok(['get', 'cm', 'web-config', '--no-headers'])).toMatch(/^web-config +6 +/);
+  });
+
+  it('creates in the project -n names, wherever -n stands', async () => {
+    await admin.create(projectRequestKind, {
+      apiVersion: 'project.openshift.io/v1',
+      kind: 'ProjectRequest',
+      metadata: { name: 'other' },
+    });
+    expect(
+      await ok(['create', 'configmap', 'elsewhere', '-n', 'other', '--from-literal', 'a=b']),
+    ).toBe('configmap/elsewhere created\n');
+    expect(
+      await ok(['create', 'secret', 'generic', 'hidden', '--from-literal', 'a=b', '-n', 'other']),
+    ).toBe('secret/hidden created\n');
+    expect(
+      (await admin.get<ConfigMap>(configMapKind, 'elsewhere', { namespace: 'other' })).data,
+    ).toEqual({ a: 'b' });
+    await admin.get<Secret>(secretKind, 'hidden', { namespace: 'other' });
+    await expect(admin.get(configMapKind, 'elsewhere', { namespace: NS })).rejects.toThrow(
+      /not found/,
+    );
   });
 
   it('prints the object with --dry-run -o yaml and creates nothing', async () => {

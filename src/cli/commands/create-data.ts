@@ -61,16 +61,25 @@ function sourcesOf(opts: SourceOptions): DataSources {
   return { literals: opts.fromLiteral, files: opts.fromFile, envFiles: opts.fromEnvFile };
 }
 
+/**
+ * `-n` given anywhere on a `create` subcommand's line: `create` has a `-n` of its own (for
+ * `create -f`), which takes the flag wherever it stands.
+ */
+export function createNamespace(create: Command): string | undefined {
+  return create.opts<{ namespace?: string }>().namespace;
+}
+
 /** Creates `obj` (or prints it with --dry-run / -o) and says so as kubectl does. */
 async function finish(
   ctx: CliContext,
+  create: Command,
   def: AnyKindDefinition,
   obj: ApiObject,
   opts: OutputOptions,
 ): Promise<void> {
   const format = parseOutputFormat(opts.output);
   if (format === 'wide') throw new CliError(`--output ${opts.output}: use json, yaml or name`);
-  const namespace = await ctx.namespace(opts.namespace);
+  const namespace = await ctx.namespace(opts.namespace ?? createNamespace(create));
   let result: ApiObject = { ...obj, metadata: { ...obj.metadata, namespace } };
   const onlyPrint = dryRun(opts.dryRun);
   if (!onlyPrint) result = await (await ctx.client()).create(def, result, { namespace });
@@ -98,7 +107,7 @@ export function registerCreateDataCommands(create: Command, ctx: CliContext): vo
       metadata: { name },
       ...configMapData(entries),
     };
-    await finish(ctx, configMapKind, obj, opts);
+    await finish(ctx, create, configMapKind, obj, opts);
   });
 
   const secret = create.command('secret').description('Create a Secret');
@@ -123,7 +132,7 @@ export function registerCreateDataCommands(create: Command, ctx: CliContext): vo
       type: opts.type ?? 'Opaque',
       data: secretData(entries),
     };
-    await finish(ctx, secretKind, obj, opts);
+    await finish(ctx, create, secretKind, obj, opts);
   });
 
   withOutputOptions(
@@ -144,7 +153,7 @@ export function registerCreateDataCommands(create: Command, ctx: CliContext): vo
         'tls.key': (await readFlagFile('--key', opts.key)).toString('base64'),
       },
     };
-    await finish(ctx, secretKind, obj, opts);
+    await finish(ctx, create, secretKind, obj, opts);
   });
 
   withOutputOptions(
@@ -184,7 +193,7 @@ export function registerCreateDataCommands(create: Command, ctx: CliContext): vo
         type: 'kubernetes.io/dockerconfigjson',
         data: { '.dockerconfigjson': Buffer.from(JSON.stringify(config)).toString('base64') },
       };
-      await finish(ctx, secretKind, obj, opts);
+      await finish(ctx, create, secretKind, obj, opts);
     },
   );
 }

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { Route, Service } from '../../api/index.js';
 import { routeKind, serviceKind } from '../../api/kinds/index.js';
 import type { CliContext } from '../context.js';
+import { createNamespace } from './create-data.js';
 import { CliError } from '../errors.js';
 import { readFlagFile } from '../generate/data-sources.js';
 import { routeForService } from '../generate/expose-objects.js';
@@ -73,7 +74,7 @@ export function registerCreateRouteCommand(create: Command, ctx: CliContext): vo
       cmd.option(`${flag} <file>`, `PEM file: the route's ${FILE_FLAGS[key][1]}`);
     }
     cmd.action(async (name: string | undefined, opts: CreateRouteOptions) => {
-      const namespace = await ctx.namespace(opts.namespace);
+      const namespace = await ctx.namespace(opts.namespace ?? createNamespace(create));
       const client = await ctx.client();
       const service = await client.get<Service>(serviceKind, opts.service!, { namespace });
       const base = routeForService(service, {
