@@ -9,9 +9,11 @@
  */
 import { join } from 'node:path';
 import {
+  configMapKind,
   isApiError,
   podKind,
   secretKind,
+  type ConfigMap,
   type Pod,
   type PodStatus,
   type Secret,
@@ -87,6 +89,16 @@ function clusterDnsOption(network: ServiceNetworking | undefined): {
 } {
   const clusterDns = network?.clusterDns();
   return clusterDns ? { clusterDns } : {};
+}
+
+/** The object, or undefined when the API says it does not exist. */
+async function orUndefined<T>(get: Promise<T>): Promise<T | undefined> {
+  try {
+    return await get;
+  } catch (err) {
+    if (isApiError(err, 'NotFound')) return undefined;
+    throw err;
+  }
 }
 
 /** Starts the agent; rejects when Docker does not answer or the master refuses the token. */
@@ -226,14 +238,10 @@ export async function startAgent(
     buildsDir,
     docker: buildEngine,
     api: {
-      secret: async (namespace, name, s) => {
-        try {
-          return await client.get<Secret>(secretKind, name, { namespace, signal: s });
-        } catch (err) {
-          if (isApiError(err, 'NotFound')) return undefined;
-          throw err;
-        }
-      },
+      secret: (namespace, name, s) =>
+        orUndefined(client.get<Secret>(secretKind, name, { namespace, signal: s })),
+      configMap: (namespace, name, s) =>
+        orUndefined(client.get<ConfigMap>(configMapKind, name, { namespace, signal: s })),
       binarySource: (namespace, buildName, s) =>
         client.openStream(
           `/apis/build.openshift.io/v1/namespaces/${encodeURIComponent(namespace)}/builds/${encodeURIComponent(buildName)}/source`,

@@ -72,6 +72,7 @@ beforeEach(async () => {
     docker,
     api: {
       secret: async () => undefined,
+      configMap: async () => undefined,
       binarySource: async () => {
         throw new Error('none');
       },

@@ -2,7 +2,7 @@
  * What every step of a build shares: the build pod's request, its workspace and log, the
  * Docker operations it may use, the build network and the node's limits. Built by the runner.
  */
-import type { Secret } from '../../src/api/index.js';
+import type { ConfigMap, Secret } from '../../src/api/index.js';
 import type { Logger } from '../../src/util/logger.js';
 import type {
   BuildEngine,
@@ -36,6 +36,8 @@ export type BuildDocker = Pick<
 export interface BuildApi {
   /** The Secret, or undefined when it does not exist. */
   secret(namespace: string, name: string, signal: AbortSignal): Promise<Secret | undefined>;
+  /** The ConfigMap, or undefined when it does not exist. */
+  configMap(namespace: string, name: string, signal: AbortSignal): Promise<ConfigMap | undefined>;
   /** The uploaded binary input (a gzip tar, or the file itself with `asFile`); ApiError
    * NotFound until it is uploaded. */
   binarySource(

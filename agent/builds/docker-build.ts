@@ -88,6 +88,11 @@ export async function dockerBuild(ctx: BuildContext, source: FetchedSource): Pro
   // The workspace's copy of the source: the file is replaced, never written through.
   await rm(dockerfilePath, { force: true });
   await writeFile(dockerfilePath, appendLabels(dockerfile, labels), { mode: 0o644, flag: 'wx' });
+  if (ctx.spec.build.spec.mountTrustedCA) {
+    ctx.log.line(
+      "mountTrustedCA: Dockerfile builds do not get the cluster's trusted CA bundle in RUN steps here (Source builds do)",
+    );
+  }
   ctx.log.line(`Building ${relative(source.root, dockerfilePath) || dockerfileRel} ...`);
   const env = dockerEnv(envEntries);
   let imageId: string;

@@ -15,9 +15,10 @@
  * 6. commit it: CMD = run, USER and ENTRYPOINT = the builder's, Env = the build env, labels =
  *    the builder's plus the build's.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { TRUSTED_CA_CONFIGMAP } from '../../src/api/index.js';
 import { isRuntimeError } from '../docker/errors.js';
 import type { ImageInfo } from '../docker/build-engine.js';
 import { assembleUser, type NumericUser } from './assemble-user.js';
@@ -36,6 +37,7 @@ import {
 import { downloadScript } from './script-download.js';
 import { writeArtifactsArchive } from './artifacts-archive.js';
 import type { FetchedSource } from './source.js';
+import { assembleWithTrust, CLUSTER_BUNDLE, readTrustedCa, TRUST_DIR } from './trusted-ca.js';
 import { BuildFailure, type SourceStrategy } from './types.js';
 
 export interface BuiltImage {
@@ -259,6 +261,33 @@ async function saveArtifacts(
   }
 }
 
+/** The cluster's trusted CA bundle for a build that asks for it, or undefined (said in the log). */
+async function clusterTrust(ctx: BuildContext): Promise<string | undefined> {
+  let configMap;
+  try {
+    configMap = await ctx.api.configMap(
+      TRUSTED_CA_CONFIGMAP.namespace,
+      TRUSTED_CA_CONFIGMAP.name,
+      ctx.signal,
+    );
+  } catch (err) {
+    if (ctx.signal.aborted) throw new BuildFailure('Cancelled', 'the build was cancelled');
+    throw new BuildFailure(
+      'GenericBuildFailed',
+      `cannot read the cluster's trusted CA bundle: ${(err as Error).message}`,
+    );
+  }
+  const read = readTrustedCa(configMap);
+  if ('problem' in read) {
+    ctx.log.line(`mountTrustedCA: ${read.problem}; the builder image's own CAs apply`);
+    return undefined;
+  }
+  ctx.log.line(
+    `Adding the cluster's trusted CA bundle to assemble (${read.certificates} certificate${read.certificates === 1 ? '' : 's'})`,
+  );
+  return read.pem;
+}
+
 /** Runs assemble and commits the result; returns the new image (not tagged). */
 export async function s2iBuild(ctx: BuildContext, source: FetchedSource): Promise<BuiltImage> {
   const strategy = ctx.spec.build.spec.strategy.sourceStrategy;
@@ -324,8 +353,16 @@ export async function s2iBuild(ctx: BuildContext, source: FetchedSource): Promis
     ? await saveArtifacts(ctx, strategy, source, user, destination, env)
     : undefined;
 
+  const trust = ctx.spec.build.spec.mountTrustedCA ? await clusterTrust(ctx) : undefined;
+  if (trust) {
+    await mkdir(join(upload, TRUST_DIR), { mode: 0o700 });
+    await writeFile(join(upload, TRUST_DIR, CLUSTER_BUNDLE), trust, { mode: 0o644 });
+  }
+
   const assemblePath = scriptPath(assemble, 'assemble', destination);
-  const command = `tar -C ${destination} -xf - && ${assemblePath}`;
+  const command = trust
+    ? assembleWithTrust(destination, assemblePath, env)
+    : `tar -C ${destination} -xf - && ${assemblePath}`;
   const id = await ctx.docker.createContainer({
     pod: podRef(ctx),
     step: ctx.spec.containerName,
@@ -343,7 +380,11 @@ export async function s2iBuild(ctx: BuildContext, source: FetchedSource): Promis
     ctx.log.line(`Running assemble in ${ctx.spec.image} as user ${user.uid} ...`);
     const input = packTrees(
       [
-        { dir: upload, prefix: '', entries: ['scripts', 'artifacts'] },
+        {
+          dir: upload,
+          prefix: '',
+          entries: ['scripts', 'artifacts', ...(trust ? [TRUST_DIR] : [])],
+        },
         ...(artifacts ? [{ archive: artifacts }] : []),
         { dir: source.contextDir, prefix: 'src', ignore },
       ],

@@ -23,6 +23,7 @@ export const REQUESTER = 'openshift.io/requester';
 export const BOOTSTRAP_PROJECTS: readonly (readonly [string, string])[] = [
   ['default', 'Objects without a project of their own, such as events about nodes'],
   ['openshift', 'Shared builder images and templates, readable by every project'],
+  ['openshift-config', "Cluster settings, such as the builds' trusted CA bundle (user-ca-bundle)"],
   ['openshift-dns', 'The cluster DNS service, served by every node'],
 ];
 

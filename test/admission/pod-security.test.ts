@@ -80,6 +80,7 @@ describe('project UID ranges', () => {
       'beta',
       'default',
       'openshift',
+      'openshift-config',
       'openshift-dns',
     ]);
     for (const r of ranges) expect(r).toMatch(/^1\d{9}\/10000$/);

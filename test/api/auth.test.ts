@@ -167,6 +167,7 @@ describe('authorization', () => {
       'default',
       'demo',
       'openshift',
+      'openshift-config',
       'openshift-dns',
     ]);
   });

@@ -34,6 +34,7 @@ async function expectNoTrace(): Promise<void> {
     'default',
     'demo',
     'openshift',
+    'openshift-config',
     'openshift-dns',
   ]);
 }

@@ -51,6 +51,7 @@ describe('projects', () => {
       'default',
       'demo',
       'openshift',
+      'openshift-config',
       'openshift-dns',
     ]);
 
@@ -236,6 +237,7 @@ describe('projects', () => {
       '/registry/core/services/openshift-dns/dns-default',
       '/registry/project.openshift.io/projects/default',
       '/registry/project.openshift.io/projects/openshift',
+      '/registry/project.openshift.io/projects/openshift-config',
       '/registry/project.openshift.io/projects/openshift-dns',
     ]);
   });

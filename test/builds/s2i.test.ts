@@ -12,7 +12,8 @@ import {
   waitForPod,
   type Cluster,
 } from '../agent/cluster.js';
-import { dockerClient } from '../support/docker.js';
+import { configMapKind, TRUSTED_CA_CONFIGMAP, type ConfigMap } from '../../src/api/index.js';
+import { dockerClient, TEST_LABEL } from '../support/docker.js';
 import { startGitServer, type GitServer } from '../support/git-server.js';
 import {
   BUILDER_IMAGE,
@@ -49,6 +50,24 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end();
   });
+}
+
+/** What `script` prints in a container of `image` (a TTY: one plain stream). */
+async function inImage(image: string, script: string): Promise<string> {
+  const container = await docker.createContainer({
+    Image: image,
+    Entrypoint: ['/bin/sh', '-c'],
+    Cmd: [script],
+    Tty: true,
+    Labels: { [TEST_LABEL]: '1' },
+  });
+  try {
+    await container.start();
+    await container.wait();
+    return (await container.logs({ stdout: true, stderr: true })).toString('utf8');
+  } finally {
+    await container.remove({ force: true });
+  }
 }
 
 beforeAll(async () => {
@@ -302,5 +321,67 @@ describe('S2I builds', () => {
         .inspect()
         .catch(() => undefined),
     ).toBeUndefined();
+  });
+  it("gives assemble the cluster's trusted CA bundle (mountTrustedCA) and keeps it out of the image", async () => {
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIBslipwaytrustedca\n-----END CERTIFICATE-----\n';
+    const { namespace, name, key } = TRUSTED_CA_CONFIGMAP;
+    await cluster.admin.create<ConfigMap>(
+      configMapKind,
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { [key]: ca } },
+      { namespace },
+    );
+    try {
+      // What assemble sees is copied where the image keeps it, then the builder assembles.
+      await git.createRepo('trust', {
+        'index.html': 'trusted\n',
+        '.s2i/bin/assemble': [
+          '#!/bin/sh',
+          'set -e',
+          'W=/opt/app-root/www',
+          'mkdir -p $W',
+          'cp "$NODE_EXTRA_CA_CERTS" $W/seen-ca.crt',
+          'cp "$SSL_CERT_FILE" $W/seen-bundle.pem',
+          "env | grep -E '^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|REQUESTS_CA_BUNDLE|PIP_CERT|CURL_CA_BUNDLE|GIT_SSL_CAINFO)=' | sort > $W/seen-env",
+          'exec /usr/libexec/s2i/assemble',
+          '',
+        ].join('\n'),
+      });
+      const out = `${env.registry.address}/${cluster.namespace}/trust:latest`;
+      const build = await runBuildPod(cluster, {
+        name: 'trust-1',
+        git: { uri: git.repoUrl('trust') },
+        output: out,
+        mountTrustedCA: true,
+        env: [{ name: 'REQUESTS_CA_BUNDLE', value: '/etc/mine.pem' }],
+      });
+      const log = await buildLogText(cluster, 'trust-1-build');
+      expect(build.reason, log).toBe('Completed');
+      expect(log).toContain("Adding the cluster's trusted CA bundle to assemble (1 certificate)");
+
+      const seen = await inImage(
+        out,
+        'cd /opt/app-root/www && cat seen-ca.crt && echo === && cat seen-env && echo === && tail -n 3 seen-bundle.pem && echo === && ls -a /opt/s2i-dest',
+      );
+      const [seenCa, seenEnv, bundleTail, dest] = seen.replace(/\r/g, '').split('===\n');
+      expect(seenCa).toBe(ca);
+      const dir = '/opt/s2i-dest/.slipway-trust';
+      expect(seenEnv!.trim().split('\n')).toEqual([
+        `CURL_CA_BUNDLE=${dir}/tls-ca-bundle.pem`,
+        `GIT_SSL_CAINFO=${dir}/tls-ca-bundle.pem`,
+        `NODE_EXTRA_CA_CERTS=${dir}/ca-bundle.crt`,
+        `PIP_CERT=${dir}/tls-ca-bundle.pem`,
+        // The build's own value wins.
+        'REQUESTS_CA_BUNDLE=/etc/mine.pem',
+        `SSL_CERT_FILE=${dir}/tls-ca-bundle.pem`,
+      ]);
+      // BusyBox has no system bundle: the merged one ends with the cluster's CA.
+      expect(bundleTail).toBe(ca);
+      // Nothing of it in the image: not the directory, not the variables.
+      expect(dest).not.toContain('.slipway-trust');
+      const config = (await docker.getImage(out).inspect()).Config;
+      expect(config.Env.join('\n')).not.toMatch(/NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|PIP_CERT/);
+    } finally {
+      await cluster.admin.delete(configMapKind, name, { namespace });
+    }
   });
 });

@@ -260,6 +260,7 @@ describe('B1: hostile binary input, through the build runner', () => {
       docker: engine,
       api: {
         secret: async () => undefined,
+        configMap: async () => undefined,
         binarySource: async () => {
           if (!archive) throw new ApiError('NotFound', 'not uploaded');
           return (async function* () {

@@ -100,6 +100,7 @@ export interface BuildRequest {
   postCommit?: { script?: string; command?: string[]; args?: string[] };
   resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
   sourceSecret?: string;
+  mountTrustedCA?: boolean;
 }
 
 /** The build pod as the master's build controller writes it. */
@@ -147,6 +148,7 @@ export function buildPod(cluster: Pick<Cluster, 'namespace' | 'nodeName'>, req: 
       ...(req.output ? { output: { to: { kind: 'DockerImage', name: req.output } } } : {}),
       ...(req.postCommit ? { postCommit: req.postCommit } : {}),
       ...(req.resources ? { resources: req.resources } : {}),
+      ...(req.mountTrustedCA ? { mountTrustedCA: true } : {}),
     },
   };
   const containerName = strategyType === 'Source' ? 'sti-build' : 'docker-build';

@@ -112,7 +112,15 @@ export const commonSpecShape = {
     .optional(),
   completionDeadlineSeconds: z.number().int().min(1).optional(),
   nodeSelector: z.record(z.string(), z.string()).nullable().optional(),
+  mountTrustedCA: z.boolean().optional(),
 };
+
+/** Where the cluster's trusted CA bundle for builds lives (OpenShift's names). */
+export const TRUSTED_CA_CONFIGMAP = {
+  namespace: 'openshift-config',
+  name: 'user-ca-bundle',
+  key: 'ca-bundle.crt',
+} as const;
 
 export type BuildEnvVar = z.infer<typeof buildEnvVarSchema>;
 export type GitRevision = z.infer<typeof gitRevisionSchema>;
@@ -133,6 +141,11 @@ export interface CommonSpec {
   postCommit?: { script?: string; command?: string[]; args?: string[] };
   completionDeadlineSeconds?: number;
   nodeSelector?: Record<string, string> | null;
+  /**
+   * Give the build the cluster's trusted CA bundle (ConfigMap `openshift-config/user-ca-bundle`,
+   * key `ca-bundle.crt`), as OpenShift does for its proxy's CAs; nothing of it stays in the image.
+   */
+  mountTrustedCA?: boolean;
 }
 
 /** `Source` or `Docker`: the strategy's type, or the one its fields imply. */

@@ -28,16 +28,24 @@ export async function fixtureFiles(app: string): Promise<Record<string, string>>
 const TRUST_PATH = '.trust/ca.pem';
 
 /**
- * Builds that install from the npm registry must trust what this machine trusts: where HTTPS
- * leaves through an intercepting proxy, the builder image's CA bundle alone does not verify
- * the registry. The machine's bundle (NODE_EXTRA_CA_CERTS, else the system bundle) goes into the
- * repository and NODE_EXTRA_CA_CERTS into the build environment (`new-build -e`); without a
- * bundle on this machine, nothing is added.
+ * This machine's CA bundle (NODE_EXTRA_CA_CERTS, else the system bundle), or undefined. Builds
+ * that install from the npm registry must trust what this machine trusts: where HTTPS leaves
+ * through an intercepting proxy, the builder image's CA bundle alone does not verify it.
  */
-export async function hostTrust(): Promise<{ files: Record<string, string>; env: string[] }> {
-  const bundle = [process.env.NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt'].find(
+export function hostBundle(): string | undefined {
+  return [process.env.NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt'].find(
     (p): p is string => !!p && existsSync(p),
   );
+}
+
+/**
+ * For builds that cannot use the cluster's bundle (`new-build` starts the first build at once,
+ * before `spec.mountTrustedCA` could be set): the bundle goes into the repository and
+ * NODE_EXTRA_CA_CERTS into the build environment (`new-build -e`); without a bundle on this
+ * machine, nothing is added.
+ */
+export async function hostTrust(): Promise<{ files: Record<string, string>; env: string[] }> {
+  const bundle = hostBundle();
   if (!bundle) return { files: {}, env: [] };
   return {
     files: { [TRUST_PATH]: await readFile(bundle, 'utf8') },
