@@ -26,6 +26,7 @@ import {
   type PodStatus,
   type ApiObject,
   type ObjectMeta,
+  type Secret,
 } from '../../src/api/index.js';
 import { podSecurityPolicy } from '../../src/api/scc.js';
 import { podSecurityError } from '../../src/api/security-policy.js';
@@ -45,6 +46,7 @@ import {
   type PodPlan,
 } from './plan.js';
 import type { ProbeManager, ProbeTarget } from './probes.js';
+import { pullCredentials } from './pull-secrets.js';
 import type { PodSources } from './sources.js';
 import {
   computePodStatus,
@@ -127,6 +129,8 @@ interface Waiting {
 class Pass {
   readonly waiting = new Map<string, Waiting>();
   requeueAfter: number | undefined;
+  /** The pod's Secrets as this pass read them (image pull credentials among them). */
+  secrets: Readonly<Record<string, Secret>> = {};
 
   want(ms: number): void {
     const v = Math.max(1, Math.ceil(ms));
@@ -386,6 +390,7 @@ export class PodReconciler {
   ): Promise<ReconcileResult | void> {
     const pass = new Pass();
     const sources = await this.#o.api.sources(pod, signal);
+    pass.secrets = sources.secrets;
     // The policy the master admitted the pod under (restricted unless the project was granted
     // anyuid), checked again here before anything runs.
     const options: PlanOptions = { ...this.#o.planOptions(), policy: podSecurityPolicy(pod) };
@@ -767,10 +772,18 @@ export class PodReconciler {
       pass.want(remaining);
       return false;
     }
+    const { auth, missing } = pullCredentials(pod, image, pass.secrets);
+    if (missing.length > 0) {
+      this.#events.warning(
+        pod,
+        'FailedToRetrieveImagePullSecret',
+        `Unable to retrieve some image pull secrets (${missing.join(', ')}); attempting to pull the image may not succeed.`,
+      );
+    }
     this.#events.normal(pod, 'Pulling', `Pulling image "${image}"`);
     const started = this.#now();
     try {
-      await this.#runtime.ensureImage(image, { pullPolicy: 'Always', signal });
+      await this.#runtime.ensureImage(image, { pullPolicy: 'Always', signal, auth });
     } catch (err) {
       if (isRuntimeError(err, 'EngineUnavailable') || signal.aborted) throw err;
       const delay = this.#pulls.failed(key, image, this.#now());

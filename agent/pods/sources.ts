@@ -1,5 +1,5 @@
 /**
- * The ConfigMaps and Secrets a pod references (env, envFrom, volumes), fetched from the API in
+ * The ConfigMaps and Secrets a pod references (env, envFrom, volumes, imagePullSecrets), fetched from the API in
  * the pod's namespace. Missing ones are simply absent: planning turns that into the
  * CreateContainerConfigError or FailedMount Kubernetes reports.
  */
@@ -38,6 +38,7 @@ export function referencedSources(pod: Pod): { configMaps: string[]; secrets: st
     if (v.configMap?.name) configMaps.add(v.configMap.name);
     if (v.secret?.secretName) secrets.add(v.secret.secretName);
   }
+  for (const ref of pod.spec.imagePullSecrets ?? []) if (ref.name) secrets.add(ref.name);
   return { configMaps: [...configMaps].sort(), secrets: [...secrets].sort() };
 }
 

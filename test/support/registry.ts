@@ -1,12 +1,14 @@
 // A real Docker Distribution registry for tests: Debian's `docker-registry` (the same software
 // as the registry:2 image) serving from a temporary directory on 127.0.0.1, which dockerd may
-// push to without an insecure-registry setting. Killed by its PID and removed by close().
+// push to without an insecure-registry setting. Killed by its PID and removed by close(). With
+// `auth`, it asks for those credentials (htpasswd, bcrypt) on every request.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 
 export interface TestRegistry {
   /** `127.0.0.1:PORT` */
@@ -27,7 +29,9 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startRegistry(): Promise<TestRegistry> {
+export async function startRegistry(
+  options: { auth?: { username: string; password: string } } = {},
+): Promise<TestRegistry> {
   if (!existsSync(BINARY)) {
     throw new Error(
       `${BINARY} is missing: the build tests push to a local registry (apt-get install docker-registry)`,
@@ -37,6 +41,13 @@ export async function startRegistry(): Promise<TestRegistry> {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const config = join(dir, 'config.yml');
+  const auth = options.auth;
+  if (auth) {
+    await writeFile(
+      join(dir, 'htpasswd'),
+      `${auth.username}:${await bcrypt.hash(auth.password, 10)}\n`,
+    );
+  }
   await writeFile(
     config,
     [
@@ -50,6 +61,9 @@ export async function startRegistry(): Promise<TestRegistry> {
       '    enabled: true',
       'http:',
       `  addr: ${address}`,
+      ...(auth
+        ? ['auth:', '  htpasswd:', '    realm: slipway-test', `    path: ${join(dir, 'htpasswd')}`]
+        : []),
       '',
     ].join('\n'),
   );
@@ -65,7 +79,7 @@ export async function startRegistry(): Promise<TestRegistry> {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
     try {
       const res = await fetch(`http://${address}/v2/`);
-      if (res.ok) break;
+      if (res.ok || (auth && res.status === 401)) break;
     } catch {
       // not listening yet
     }

@@ -158,6 +158,8 @@ export const podSpecSchema = z.looseObject({
   nodeName: z.string().optional(),
   nodeSelector: z.record(z.string(), z.string()).optional(),
   serviceAccountName: z.string().optional(),
+  /** Secrets holding registry credentials for this pod's image pulls. */
+  imagePullSecrets: z.array(z.looseObject({ name: z.string() })).optional(),
   hostNetwork: z.boolean().optional(),
   hostPID: z.boolean().optional(),
   hostIPC: z.boolean().optional(),
