@@ -26,6 +26,7 @@ import {
   type PodStatus,
   type ApiObject,
   type ObjectMeta,
+  pullCredentials,
   type Secret,
 } from '../../src/api/index.js';
 import { podSecurityPolicy } from '../../src/api/scc.js';
@@ -46,7 +47,6 @@ import {
   type PodPlan,
 } from './plan.js';
 import type { ProbeManager, ProbeTarget } from './probes.js';
-import { pullCredentials } from './pull-secrets.js';
 import type { PodSources } from './sources.js';
 import {
   computePodStatus,

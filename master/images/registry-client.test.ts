@@ -171,6 +171,53 @@ describe('RegistryClient.inspect', () => {
     expect(scopes).toEqual(['reg.test repository:ns/app:pull']);
   });
 
+  it('asks the token service with the credentials it is given', async () => {
+    const seen: (string | undefined)[] = [];
+    const inner = documents();
+    const login = `Basic ${Buffer.from('u:p w').toString('base64')}`;
+    const registry = await serve((req, res) => {
+      if (req.url?.startsWith('/token')) {
+        seen.push(req.headers.authorization);
+        if (req.headers.authorization !== login) res.writeHead(401).end();
+        else res.end(JSON.stringify({ access_token: 'private' }));
+        return;
+      }
+      if (req.headers.authorization !== 'Bearer private') {
+        res
+          .writeHead(401, { 'www-authenticate': `Bearer realm="http://${req.headers.host}/token"` })
+          .end();
+        return;
+      }
+      inner(req, res);
+    });
+    const image = await client.inspect(ref(`${registry}/ns/app`), {
+      credentials: { username: 'u', password: 'p w' },
+    });
+    expect(image.digest).toBe(MANIFEST_DIGEST);
+    expect(seen).toEqual([login]);
+    const refused = await client
+      .inspect(ref(`${registry}/ns/app`), { credentials: { username: 'u', password: 'wrong' } })
+      .catch((e: unknown) => e);
+    expect((refused as RegistryError).message).toMatch(
+      /token service refused the credentials of the pull secret \(401\)/,
+    );
+  });
+
+  it('answers a Basic challenge with the credentials it is given', async () => {
+    const inner = documents();
+    const registry = await serve((req, res) => {
+      if (req.headers.authorization !== `Basic ${Buffer.from('u:p').toString('base64')}`) {
+        basicAuthOnly(req, res);
+        return;
+      }
+      inner(req, res);
+    });
+    const image = await client.inspect(ref(`${registry}/ns/app`), {
+      credentials: { username: 'u', password: 'p' },
+    });
+    expect(image.digest).toBe(MANIFEST_DIGEST);
+  });
+
   it.each([
     ['a missing tag', '/ns/app:nope', documents(), 'NotFound', /ns\/app:nope: not found/],
     [

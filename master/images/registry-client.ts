@@ -179,7 +179,7 @@ export class RegistryClient {
   /** The image `ref` names now: its digest, manifest and configuration. */
   async inspect(
     ref: DockerImageReference,
-    options: { insecure?: boolean; signal?: AbortSignal } = {},
+    options: { insecure?: boolean; signal?: AbortSignal; credentials?: BasicCredentials } = {},
   ): Promise<RegistryImage> {
     const signals = [AbortSignal.timeout(this.#timeoutMs)];
     if (options.signal) signals.push(options.signal);
@@ -187,6 +187,7 @@ export class RegistryClient {
       base: `${this.isInsecure(ref.registry, options.insecure) ? 'http' : 'https'}://${ENDPOINTS[ref.registry] ?? ref.registry}`,
       signal: AbortSignal.any(signals),
       name: formatDockerImageReference(ref),
+      ...(options.credentials ? { credentials: options.credentials } : {}),
     });
     let manifest = await session.manifest(ref.digest ?? ref.tag ?? 'latest', ref.digest);
     if (manifest.mediaType === MANIFEST_LIST || manifest.mediaType === OCI_INDEX) {
@@ -254,25 +255,41 @@ export class RegistryClient {
   }
 }
 
-/** One lookup: the repository's base URL and the bearer token once one was needed. */
+/** A user name and password for a registry (a project's pull secret). */
+export interface BasicCredentials {
+  username: string;
+  password: string;
+}
+
+function basic(credentials: BasicCredentials): string {
+  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+}
+
+/**
+ * One lookup: the repository's base URL and the authorization once one was needed: a bearer
+ * token (anonymous, or asked for with the credentials), or the credentials themselves where the
+ * registry asks for Basic authentication.
+ */
 class Session {
   readonly name: string;
   readonly #fetch: typeof fetch;
   readonly #ref: DockerImageReference;
   readonly #base: string;
   readonly #signal: AbortSignal;
+  readonly #credentials: BasicCredentials | undefined;
   #authorization: string | undefined;
 
   constructor(
     fetchFn: typeof fetch,
     ref: DockerImageReference,
-    options: { base: string; signal: AbortSignal; name: string },
+    options: { base: string; signal: AbortSignal; name: string; credentials?: BasicCredentials },
   ) {
     this.#fetch = fetchFn;
     this.#ref = ref;
     this.#base = options.base;
     this.#signal = options.signal;
     this.name = options.name;
+    this.#credentials = options.credentials;
   }
 
   async manifest(
@@ -357,9 +374,10 @@ class Session {
     }
   }
 
-  /** An anonymous bearer token for pulling this repository. */
+  /** The authorization the registry's challenge asks for: a bearer token, or Basic. */
   async #token(header: string): Promise<string> {
     const challenge = parseChallenge(header);
+    if (challenge?.scheme === 'basic' && this.#credentials) return basic(this.#credentials);
     if (challenge?.scheme !== 'bearer' || !challenge.params.realm) {
       throw new RegistryError(
         'Unauthorized',
@@ -385,7 +403,11 @@ class Session {
     realm.searchParams.set('scope', `repository:${this.#ref.repository}:pull`);
     let res: Response;
     try {
-      res = await this.#fetch(realm, { signal: this.#signal, redirect: 'follow' });
+      res = await this.#fetch(realm, {
+        signal: this.#signal,
+        redirect: 'follow',
+        ...(this.#credentials ? { headers: { authorization: basic(this.#credentials) } } : {}),
+      });
     } catch (err) {
       throw unreachable(this.name, realm.origin, err);
     }
@@ -393,7 +415,7 @@ class Session {
       await res.body?.cancel();
       throw new RegistryError(
         'Unauthorized',
-        `${this.name}: the registry's token service refused an anonymous token (${res.status})`,
+        `${this.name}: the registry's token service refused ${this.#credentials ? 'the credentials of the pull secret' : 'an anonymous token'} (${res.status})`,
       );
     }
     const body = parseJson(await readLimited(res, MAX_TOKEN_BYTES, 'the token'), 'the token');

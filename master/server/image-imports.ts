@@ -9,7 +9,9 @@
  */
 import { ApiError, isApiError, type StatusCause } from '../../src/api/errors.js';
 import { parseDockerImageReference } from '../../src/api/image-reference.js';
-import { imageStreamImportKind, imageStreamKind } from '../../src/api/kinds/index.js';
+import { imageStreamImportKind, imageStreamKind, secretKind } from '../../src/api/kinds/index.js';
+import type { Secret } from '../../src/api/kinds/secret.js';
+import { credentialsFor } from '../../src/api/registry-credentials.js';
 import {
   IMAGE_GROUP,
   withTagEvent,
@@ -79,6 +81,8 @@ export interface ImageImportsOptions {
   now?: () => Date;
 }
 
+const PULL_SECRET_TYPES = new Set(['kubernetes.io/dockerconfigjson', 'kubernetes.io/dockercfg']);
+
 export class ImageImports {
   readonly #resources: ResourceStore;
   readonly #registry: RegistryClient;
@@ -138,7 +142,10 @@ export class ImageImports {
     const images = request.spec.images ?? [];
     this.#checkAllowed(images, name);
     if (request.spec.import) mayImport();
-    const results = await Promise.all(images.map((image) => this.#lookup(image, signal)));
+    const pullSecrets = await this.#pullSecrets(namespace);
+    const results = await Promise.all(
+      images.map((image) => this.#lookup(image, pullSecrets, signal)),
+    );
     const statuses: ImageImportStatus[] = results.map((r, i) => ({
       status: r.ok
         ? { status: 'Success', code: 200 }
@@ -168,8 +175,18 @@ export class ImageImports {
     return answer;
   }
 
+  /**
+   * The project's registry credentials (`kubernetes.io/dockerconfigjson` and `dockercfg`
+   * Secrets), which imports use as OpenShift's do: each only for the registry it names.
+   */
+  async #pullSecrets(namespace: string): Promise<Secret[]> {
+    const list = await this.#resources.list(secretKind, namespace);
+    return (list.items as Secret[]).filter((s) => PULL_SECRET_TYPES.has(s.type ?? ''));
+  }
+
   async #lookup(
     image: ImageImportSpec,
+    pullSecrets: readonly Secret[],
     signal: AbortSignal | undefined,
   ): Promise<{ ok: true; image: RegistryImage } | { ok: false; error: RegistryError }> {
     const parsed = parseDockerImageReference(image.from.name);
@@ -177,9 +194,13 @@ export class ImageImports {
     if (!parsed.ok)
       return { ok: false, error: new RegistryError('InvalidResponse', parsed.message) };
     try {
+      const credentials = credentialsFor(image.from.name, pullSecrets);
       const options = {
         insecure: image.importPolicy?.insecure ?? false,
         ...(signal ? { signal } : {}),
+        ...(credentials
+          ? { credentials: { username: credentials.username, password: credentials.password } }
+          : {}),
       };
       return { ok: true, image: await this.#registry.inspect(parsed.reference, options) };
     } catch (err) {

@@ -1,7 +1,8 @@
 // Images read from a real registry (Docker Distribution on loopback) through the master:
 // `import-image` pins a stream tag to the digest the registry has now, and moves it when the
-// upstream tag moves; `new-app IMAGE` gives the app a Service for the ports the image exposes.
-// The images are built and pushed by the real engine.
+// upstream tag moves, and reads a registry that asks for a password with the project's
+// docker-registry Secret; `new-app IMAGE` gives the app a Service for the ports the image
+// exposes. The images are built and pushed by the real engine.
 import type Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +32,9 @@ import { assertBuilt } from './support/slipway.js';
 const NS = 'imports-cli';
 const docker = dockerClient();
 let registry: TestRegistry;
+/** A second registry, which asks for a password. */
+let privateRegistry: TestRegistry;
+const LOGIN = { username: 'importer', password: 'import: secret' };
 let master: CliTestMaster;
 let admin: ApiClient;
 const pushed: string[] = [];
@@ -39,7 +43,11 @@ const cli = cliSession({ name: 'cli-import', stderrOnSuccess: true });
 const { ok, fails } = cli;
 
 /** Builds a one-line-change image FROM the pause image and pushes it; its manifest digest. */
-async function pushImage(ref: string, dockerfile: string): Promise<string> {
+async function pushImage(
+  ref: string,
+  dockerfile: string,
+  authconfig: Docker.AuthConfig | Record<string, never> = {},
+): Promise<string> {
   const context = pack();
   context.entry({ name: 'Dockerfile' }, dockerfile);
   context.finalize();
@@ -54,7 +62,7 @@ async function pushImage(ref: string, dockerfile: string): Promise<string> {
   const failure = built.find((m) => m.error);
   if (failure) throw new Error(`docker build ${ref}: ${String(failure.error)}`);
   pushed.push(ref);
-  const progress = await follow(await docker.getImage(ref).push({ authconfig: {} }));
+  const progress = await follow(await docker.getImage(ref).push({ authconfig }));
   const digest = progress.map((m) => m.aux?.Digest).find((d) => d !== undefined);
   const error = progress.find((m) => m.error);
   if (error || !digest)
@@ -80,11 +88,12 @@ beforeAll(async () => {
   await assertDockerAvailable(docker);
   await ensureImage('pause');
   registry = await startRegistry();
+  privateRegistry = await startRegistry({ auth: LOGIN });
   master = await startCliTestMaster({
     controllers: true,
     registry: registry.address,
-    // The cluster registry is always allowed; this one is never reached.
-    allowedRegistriesForImport: 'quay.io',
+    // The cluster registry is always allowed; quay.io is never reached.
+    allowedRegistriesForImport: `quay.io,${privateRegistry.address}`,
     scheduledImageImportIntervalSeconds: 1,
   });
   admin = new ApiClient({ server: master.url, token: master.adminToken });
@@ -96,6 +105,7 @@ afterAll(async () => {
   await cli.close();
   await master?.close();
   await registry?.close();
+  await privateRegistry?.close();
   for (const ref of pushed)
     await docker
       .getImage(ref)
@@ -189,12 +199,52 @@ describe('import-image', () => {
     expect(
       await fails(['import-image', 'other:1', '--from', '127.0.0.1:1/x/y:1', '--confirm']),
     ).toContain(
-      `spec.images[0].from.name: Forbidden: registry "127.0.0.1:1" is not allowed for imports (allowed: quay.io, ${registry.address})`,
+      `spec.images[0].from.name: Forbidden: registry "127.0.0.1:1" is not allowed for imports (allowed: quay.io, ${privateRegistry.address}, ${registry.address})`,
     );
     expect((await stream('hello')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
     await expect(admin.get(imageStreamKind, 'other', { namespace: NS })).rejects.toMatchObject({
       code: 404,
     });
+  });
+
+  it("reads a private registry with the project's docker-registry Secret for it", async () => {
+    const ref = `${privateRegistry.address}/team/private:1`;
+    const digest = await pushImage(ref, `FROM ${PAUSE_IMAGE}\nLABEL private=yes\n`, {
+      ...LOGIN,
+      serveraddress: privateRegistry.address,
+    });
+    expect(await fails(['import-image', 'private:1', '--from', ref, '--confirm'])).toContain(
+      `tag 1 failed: ${ref}: the registry requires credentials (basic authentication)`,
+    );
+    // Credentials for another registry are not sent there.
+    await ok([
+      'create',
+      'secret',
+      'docker-registry',
+      'elsewhere',
+      '--docker-server',
+      'registry.example.com',
+      '--docker-username',
+      LOGIN.username,
+      '--docker-password',
+      LOGIN.password,
+    ]);
+    await fails(['import-image', 'private:1', '--from', ref, '--confirm']);
+    await ok([
+      'create',
+      'secret',
+      'docker-registry',
+      'private-login',
+      '--docker-server',
+      privateRegistry.address,
+      '--docker-username',
+      LOGIN.username,
+      '--docker-password',
+      LOGIN.password,
+    ]);
+    const out = await ok(['import-image', 'private:1', '--from', ref, '--confirm']);
+    expect(out).toContain(`Tag private:1 set to ${ref}: image ${digest.slice(7, 14)}`);
+    expect((await stream('private')).status?.tags?.[0]?.items?.[0]?.image).toBe(digest);
   });
 
   it('refuses a malformed request naming the field', async () => {

@@ -1,14 +1,14 @@
 /**
- * Registry credentials for a pod's image pulls, from the Secrets its `spec.imagePullSecrets`
- * names, as the kubelet reads them: `kubernetes.io/dockerconfigjson` (`.dockerconfigjson`, an
- * `auths` map) and `kubernetes.io/dockercfg` (`.dockercfg`, the map itself). A key matches an
- * image when its registry host is the image's (Docker Hub under any of its names) and its path,
- * if any, is a prefix of the image's repository; the longest match wins. Pure.
+ * Registry credentials from Secrets, as the kubelet and OpenShift's image import read them:
+ * `kubernetes.io/dockerconfigjson` (`.dockerconfigjson`, an `auths` map) and
+ * `kubernetes.io/dockercfg` (`.dockercfg`, the map itself). A key matches an image when its
+ * registry host is the image's (Docker Hub under any of its names) and its path, if any, is a
+ * prefix of the image's repository; the longest match wins. Pure.
  */
-import type { Pod, Secret } from '../../src/api/index.js';
-import type { RegistryAuth } from '../docker/images.js';
+import { DOCKER_HUB, parseDockerImageReference } from './image-reference.js';
+import type { Pod } from './kinds/pod.js';
+import type { Secret } from './kinds/secret.js';
 
-const DOCKER_HUB = 'docker.io';
 const HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 
 interface DockerConfigEntry {
@@ -17,18 +17,12 @@ interface DockerConfigEntry {
   password?: string;
 }
 
-/** `registry.example.com:5000` and `team/app` of an image reference; Docker Hub as docker.io. */
-export function imageLocation(image: string): { host: string; path: string } {
-  const withoutDigest = image.split('@')[0]!;
-  const slash = withoutDigest.indexOf('/');
-  const first = slash < 0 ? '' : withoutDigest.slice(0, slash);
-  const isHost = first.includes('.') || first.includes(':') || first === 'localhost';
-  const host = isHost ? first : DOCKER_HUB;
-  let path = isHost ? withoutDigest.slice(slash + 1) : withoutDigest;
-  const colon = path.lastIndexOf(':');
-  if (colon > path.lastIndexOf('/')) path = path.slice(0, colon);
-  if (host === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
-  return { host: normalHost(host), path };
+/** Credentials for one registry, in the form Docker's API takes them. */
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+  /** The config key they came from. */
+  serveraddress: string;
 }
 
 function normalHost(host: string): string {
@@ -62,7 +56,10 @@ function entriesOf(secret: Secret): Record<string, DockerConfigEntry> {
   return typeof map === 'object' && map !== null ? (map as Record<string, DockerConfigEntry>) : {};
 }
 
-function credentials(entry: DockerConfigEntry, serveraddress: string): RegistryAuth | undefined {
+function credentials(
+  entry: DockerConfigEntry,
+  serveraddress: string,
+): RegistryCredentials | undefined {
   if (entry.username !== undefined && entry.password !== undefined) {
     return { username: entry.username, password: entry.password, serveraddress };
   }
@@ -80,8 +77,29 @@ function credentials(entry: DockerConfigEntry, serveraddress: string): RegistryA
   return undefined;
 }
 
+/** The credentials among `secrets` for pulling `image`; undefined when none match. */
+export function credentialsFor(
+  image: string,
+  secrets: readonly Secret[],
+): RegistryCredentials | undefined {
+  const parsed = parseDockerImageReference(image);
+  if (!parsed.ok) return undefined;
+  const target = { host: normalHost(parsed.reference.registry), path: parsed.reference.repository };
+  let best: { auth: RegistryCredentials; length: number } | undefined;
+  for (const secret of secrets) {
+    for (const [key, entry] of Object.entries(entriesOf(secret))) {
+      const at = keyLocation(key);
+      if (at.host !== target.host) continue;
+      if (at.path && target.path !== at.path && !target.path.startsWith(`${at.path}/`)) continue;
+      const auth = credentials(entry, key);
+      if (auth && (!best || at.path.length > best.length)) best = { auth, length: at.path.length };
+    }
+  }
+  return best?.auth;
+}
+
 export interface PullCredentials {
-  auth?: RegistryAuth;
+  auth?: RegistryCredentials;
   /** Names in imagePullSecrets with no Secret (the kubelet warns and pulls anyway). */
   missing: string[];
 }
@@ -94,18 +112,7 @@ export function pullCredentials(
 ): PullCredentials {
   const names = (pod.spec.imagePullSecrets ?? []).map((r) => r.name).filter((n) => !!n);
   const missing = names.filter((n) => !secrets[n]);
-  const target = imageLocation(image);
-  let best: { auth: RegistryAuth; length: number } | undefined;
-  for (const name of names) {
-    const secret = secrets[name];
-    if (!secret) continue;
-    for (const [key, entry] of Object.entries(entriesOf(secret))) {
-      const at = keyLocation(key);
-      if (at.host !== target.host) continue;
-      if (at.path && target.path !== at.path && !target.path.startsWith(`${at.path}/`)) continue;
-      const auth = credentials(entry, key);
-      if (auth && (!best || at.path.length > best.length)) best = { auth, length: at.path.length };
-    }
-  }
-  return { ...(best ? { auth: best.auth } : {}), missing };
+  const named = names.map((n) => secrets[n]).filter((s): s is Secret => s !== undefined);
+  const auth = credentialsFor(image, named);
+  return { ...(auth ? { auth } : {}), missing };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Pod, Secret } from '../../src/api/index.js';
-import { imageLocation, keyLocation, pullCredentials } from './pull-secrets.js';
+import type { Pod } from './kinds/pod.js';
+import type { Secret } from './kinds/secret.js';
+import { keyLocation, pullCredentials } from './registry-credentials.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
@@ -26,21 +27,12 @@ function pod(...pullSecrets: string[]): Pod {
   };
 }
 
-describe('imageLocation and keyLocation', () => {
-  it('know Docker Hub by all its names, and registry hosts by a dot, a port or localhost', () => {
-    expect(imageLocation('nginx')).toEqual({ host: 'docker.io', path: 'library/nginx' });
-    expect(imageLocation('team/app:1')).toEqual({ host: 'docker.io', path: 'team/app' });
-    expect(imageLocation('index.docker.io/team/app')).toEqual({
-      host: 'docker.io',
-      path: 'team/app',
-    });
-    expect(imageLocation('127.0.0.1:5000/ns/app@sha256:abc')).toEqual({
-      host: '127.0.0.1:5000',
-      path: 'ns/app',
-    });
-    expect(imageLocation('localhost/app:2')).toEqual({ host: 'localhost', path: 'app' });
+describe('keyLocation', () => {
+  it('knows Docker Hub by all its names, and its legacy key', () => {
     expect(keyLocation('https://index.docker.io/v1/')).toEqual({ host: 'docker.io', path: '' });
+    expect(keyLocation('registry-1.docker.io')).toEqual({ host: 'docker.io', path: '' });
     expect(keyLocation('Quay.io/team/')).toEqual({ host: 'quay.io', path: 'team' });
+    expect(keyLocation('127.0.0.1:5000')).toEqual({ host: '127.0.0.1:5000', path: '' });
   });
 });
 
