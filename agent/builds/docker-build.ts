@@ -46,7 +46,7 @@ export async function dockerBuild(ctx: BuildContext, source: FetchedSource): Pro
   }
   let dockerfile = await readFile(dockerfilePath, 'utf8');
   if (strategy.from) {
-    await pullBuilder(ctx, ctx.spec.image, strategy.forcePull ?? false);
+    await pullBuilder(ctx, ctx.spec.image, strategy.forcePull ?? false, strategy.pullSecret?.name);
     const replaced = replaceLastFrom(dockerfile, ctx.spec.image);
     if (replaced === undefined) {
       throw new BuildFailure('GenericBuildFailed', `${dockerfileRel} has no FROM instruction`);

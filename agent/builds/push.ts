@@ -7,6 +7,7 @@
 import { isRuntimeError } from '../docker/errors.js';
 import { splitReference, type PushProgress } from '../docker/build-engine.js';
 import type { BuildContext } from './context.js';
+import { registryAuthFor } from './registry-secrets.js';
 import { BuildFailure } from './types.js';
 
 /** Turns the engine's per-layer push messages into a line now and then. */
@@ -93,7 +94,12 @@ export async function pushOutput(
   let digest: string;
   try {
     ({ digest } = await ctx.docker.push(output, {
-      auth: ctx.settings.registryAuth?.(output),
+      auth: await registryAuthFor(
+        ctx,
+        output,
+        ctx.spec.build.spec.output?.pushSecret?.name,
+        'push',
+      ),
       signal: ctx.signal,
       onProgress: (p) => {
         const line = progress.update(p);

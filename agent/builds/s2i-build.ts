@@ -36,6 +36,7 @@ import {
 } from './s2i-scripts.js';
 import { downloadScript } from './script-download.js';
 import { writeArtifactsArchive } from './artifacts-archive.js';
+import { registryAuthFor } from './registry-secrets.js';
 import type { FetchedSource } from './source.js';
 import { assembleWithTrust, CLUSTER_BUNDLE, readTrustedCa, TRUST_DIR } from './trusted-ca.js';
 import { BuildFailure, type SourceStrategy } from './types.js';
@@ -56,6 +57,7 @@ export async function pullBuilder(
   ctx: BuildContext,
   image: string,
   forcePull: boolean,
+  pullSecret?: string,
 ): Promise<ImageInfo> {
   const present = forcePull ? undefined : await ctx.docker.imageInfo(image);
   if (present) {
@@ -67,7 +69,7 @@ export async function pullBuilder(
   try {
     const info = await ctx.docker.ensureImage(image, {
       pullPolicy: 'Always',
-      auth: ctx.settings.registryAuth?.(image),
+      auth: await registryAuthFor(ctx, image, pullSecret, 'pull'),
       signal: ctx.signal,
     });
     ctx.events.normal('Pulled', `Successfully pulled image "${image}"`);
@@ -173,7 +175,12 @@ async function saveArtifacts(
     previous = await ctx.docker.ensureImage(output, {
       pullPolicy: 'Always',
       fallbackToLocal: true,
-      auth: ctx.settings.registryAuth?.(output),
+      auth: await registryAuthFor(
+        ctx,
+        output,
+        ctx.spec.build.spec.output?.pushSecret?.name,
+        'push',
+      ),
       signal: ctx.signal,
     });
   } catch (err) {
@@ -292,7 +299,12 @@ async function clusterTrust(ctx: BuildContext): Promise<string | undefined> {
 export async function s2iBuild(ctx: BuildContext, source: FetchedSource): Promise<BuiltImage> {
   const strategy = ctx.spec.build.spec.strategy.sourceStrategy;
   if (!strategy) throw new BuildFailure('Error', 'a Source build without sourceStrategy');
-  const builder = await pullBuilder(ctx, ctx.spec.image, strategy.forcePull ?? false);
+  const builder = await pullBuilder(
+    ctx,
+    ctx.spec.image,
+    strategy.forcePull ?? false,
+    strategy.pullSecret?.name,
+  );
   const destination = destinationOf(builder.labels);
   const user = assembleUser(ctx.spec.image, builder.user, builder.labels);
 

@@ -12,9 +12,16 @@ import {
   waitForPod,
   type Cluster,
 } from '../agent/cluster.js';
-import { configMapKind, TRUSTED_CA_CONFIGMAP, type ConfigMap } from '../../src/api/index.js';
+import {
+  configMapKind,
+  secretKind,
+  TRUSTED_CA_CONFIGMAP,
+  type ConfigMap,
+  type Secret,
+} from '../../src/api/index.js';
 import { dockerClient, TEST_LABEL } from '../support/docker.js';
 import { startGitServer, type GitServer } from '../support/git-server.js';
+import { startRegistry } from '../support/registry.js';
 import {
   BUILDER_IMAGE,
   buildLogText,
@@ -382,6 +389,79 @@ describe('S2I builds', () => {
       expect(config.Env.join('\n')).not.toMatch(/NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|PIP_CERT/);
     } finally {
       await cluster.admin.delete(configMapKind, name, { namespace });
+    }
+  });
+  it("pulls a private builder with the strategy's pullSecret and pushes with output.pushSecret", async () => {
+    const login = { username: 'builder', password: 'build: secret' };
+    const privateRegistry = await startRegistry({ auth: login });
+    const builder = `${privateRegistry.address}/images/s2i-busybox:1`;
+    try {
+      const [repo, tag] = [builder.slice(0, builder.lastIndexOf(':')), '1'];
+      await docker.getImage(BUILDER_IMAGE).tag({ repo, tag });
+      const push = await docker
+        .getImage(builder)
+        .push({ authconfig: { ...login, serveraddress: privateRegistry.address } });
+      await new Promise<void>((resolve, reject) =>
+        docker.modem.followProgress(push, (err, out) => {
+          const failed = (out as { error?: string }[] | undefined)?.find((o) => o.error);
+          if (err || failed) reject(new Error(`push: ${err?.message ?? failed?.error}`));
+          else resolve();
+        }),
+      );
+      // Only the registry has it under this name: the build must pull it.
+      await docker.getImage(builder).remove({ noprune: true });
+      const config = { auths: { [privateRegistry.address]: login } };
+      await cluster.admin.create<Secret>(
+        secretKind,
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'private-registry' },
+          type: 'kubernetes.io/dockerconfigjson',
+          data: { '.dockerconfigjson': Buffer.from(JSON.stringify(config)).toString('base64') },
+        },
+        { namespace: cluster.namespace },
+      );
+      const out = `${privateRegistry.address}/${cluster.namespace}/site:latest`;
+      const request = { git: { uri: git.repoUrl('site') }, image: builder, output: out };
+
+      const denied = await runBuildPod(cluster, { name: 'private-1', ...request });
+      expect(denied.reason).toBe('PullBuilderImageFailed');
+      expect(denied.rawMessage).toMatch(
+        /no basic auth credentials|unauthorized|authentication required/,
+      );
+
+      const noPush = await runBuildPod(cluster, {
+        name: 'private-2',
+        ...request,
+        pullSecret: 'private-registry',
+      });
+      expect(noPush.reason, await buildLogText(cluster, 'private-2-build')).toBe(
+        'PushImageToRegistryFailed',
+      );
+
+      const built = await runBuildPod(cluster, {
+        name: 'private-3',
+        ...request,
+        pullSecret: 'private-registry',
+        pushSecret: 'private-registry',
+      });
+      const log = await buildLogText(cluster, 'private-3-build');
+      expect(built.reason, log).toBe('Completed');
+      expect(log).toContain('Push successful');
+    } finally {
+      // The names the builds gave images under the private registry (by name, not by ID: the
+      // pulled builder is the test builder the other build tests use).
+      for (const img of await docker.listImages()) {
+        for (const r of [...(img.RepoTags ?? []), ...(img.RepoDigests ?? [])]) {
+          if (!r.startsWith(`${privateRegistry.address}/`)) continue;
+          await docker
+            .getImage(r)
+            .remove({ noprune: true })
+            .catch(() => undefined);
+        }
+      }
+      await privateRegistry.close();
     }
   });
 });

@@ -101,6 +101,9 @@ export interface BuildRequest {
   resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
   sourceSecret?: string;
   mountTrustedCA?: boolean;
+  /** The Source strategy's pullSecret and output.pushSecret. */
+  pullSecret?: string;
+  pushSecret?: string;
 }
 
 /** The build pod as the master's build controller writes it. */
@@ -129,6 +132,7 @@ export function buildPod(cluster: Pick<Cluster, 'namespace' | 'nodeName'>, req: 
                 ...(req.incremental ? { incremental: true } : {}),
                 ...(req.scripts ? { scripts: req.scripts } : {}),
                 ...(req.forcePull ? { forcePull: true } : {}),
+                ...(req.pullSecret ? { pullSecret: { name: req.pullSecret } } : {}),
               },
             }
           : {
@@ -145,7 +149,14 @@ export function buildPod(cluster: Pick<Cluster, 'namespace' | 'nodeName'>, req: 
                 ...(req.env ? { env: req.env } : {}),
               },
             },
-      ...(req.output ? { output: { to: { kind: 'DockerImage', name: req.output } } } : {}),
+      ...(req.output
+        ? {
+            output: {
+              to: { kind: 'DockerImage', name: req.output },
+              ...(req.pushSecret ? { pushSecret: { name: req.pushSecret } } : {}),
+            },
+          }
+        : {}),
       ...(req.postCommit ? { postCommit: req.postCommit } : {}),
       ...(req.resources ? { resources: req.resources } : {}),
       ...(req.mountTrustedCA ? { mountTrustedCA: true } : {}),

@@ -104,13 +104,24 @@ beforeAll(async () => {
 afterAll(async () => {
   await cli.close();
   await master?.close();
-  await registry?.close();
-  await privateRegistry?.close();
   for (const ref of pushed)
     await docker
       .getImage(ref)
       .remove({ force: true })
       .catch(() => undefined);
+  // Images a re-push left without their tag keep their registry's name in RepoDigests.
+  const prefixes = [registry, privateRegistry].filter(Boolean).map((r) => `${r!.address}/`);
+  for (const img of await docker.listImages()) {
+    for (const r of [...(img.RepoTags ?? []), ...(img.RepoDigests ?? [])]) {
+      if (!prefixes.some((p) => r.startsWith(p))) continue;
+      await docker
+        .getImage(r)
+        .remove({ noprune: true })
+        .catch(() => undefined);
+    }
+  }
+  await registry?.close();
+  await privateRegistry?.close();
 });
 
 describe('import-image', () => {
