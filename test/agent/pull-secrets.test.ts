@@ -10,7 +10,12 @@ import {
   ensureImage,
   PAUSE_IMAGE,
 } from '../support/docker.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
+import {
+  dockerConfigSecret,
+  pushAs,
+  startRegistry,
+  type TestRegistry,
+} from '../support/registry.js';
 import {
   containerStatus,
   createPod,
@@ -31,33 +36,13 @@ beforeAll(async () => {
   await assertDockerAvailable(docker);
   await ensureImage('pause');
   registry = await startRegistry({ auth: CREDENTIALS });
-  const repo = `${registry.address}/private/pause`;
-  image = `${repo}:1`;
-  await docker.getImage(PAUSE_IMAGE).tag({ repo, tag: '1' });
-  const push = await docker.getImage(image).push({
-    authconfig: { ...CREDENTIALS, serveraddress: registry.address },
-  });
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(push, (err, output) => {
-      const failed = (output as { error?: string }[] | undefined)?.find((o) => o.error);
-      if (err || failed) reject(new Error(`push ${image}: ${err?.message ?? failed?.error}`));
-      else resolve();
-    });
-  });
-  // Only the registry has it under this name now: the pods must pull it.
-  await docker.getImage(image).remove({ noprune: true });
+  image = `${registry.address}/private/pause:1`;
+  await pushAs(docker, PAUSE_IMAGE, image, registry, CREDENTIALS);
   cluster = await startCluster(docker);
   await cluster.startAgent();
-  const config = { auths: { [registry.address]: { ...CREDENTIALS } } };
   await cluster.admin.create<Secret>(
     secretKind,
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'registry-login' },
-      type: 'kubernetes.io/dockerconfigjson',
-      data: { '.dockerconfigjson': Buffer.from(JSON.stringify(config)).toString('base64') },
-    },
+    dockerConfigSecret('registry-login', registry, CREDENTIALS),
     { namespace: cluster.namespace },
   );
 }, 120_000);

@@ -21,7 +21,7 @@ import {
 } from '../../src/api/index.js';
 import { dockerClient, TEST_LABEL } from '../support/docker.js';
 import { startGitServer, type GitServer } from '../support/git-server.js';
-import { startRegistry } from '../support/registry.js';
+import { dockerConfigSecret, pushAs, startRegistry } from '../support/registry.js';
 import {
   BUILDER_IMAGE,
   buildLogText,
@@ -396,30 +396,10 @@ describe('S2I builds', () => {
     const privateRegistry = await startRegistry({ auth: login });
     const builder = `${privateRegistry.address}/images/s2i-busybox:1`;
     try {
-      const [repo, tag] = [builder.slice(0, builder.lastIndexOf(':')), '1'];
-      await docker.getImage(BUILDER_IMAGE).tag({ repo, tag });
-      const push = await docker
-        .getImage(builder)
-        .push({ authconfig: { ...login, serveraddress: privateRegistry.address } });
-      await new Promise<void>((resolve, reject) =>
-        docker.modem.followProgress(push, (err, out) => {
-          const failed = (out as { error?: string }[] | undefined)?.find((o) => o.error);
-          if (err || failed) reject(new Error(`push: ${err?.message ?? failed?.error}`));
-          else resolve();
-        }),
-      );
-      // Only the registry has it under this name: the build must pull it.
-      await docker.getImage(builder).remove({ noprune: true });
-      const config = { auths: { [privateRegistry.address]: login } };
+      await pushAs(docker, BUILDER_IMAGE, builder, privateRegistry, login);
       await cluster.admin.create<Secret>(
         secretKind,
-        {
-          apiVersion: 'v1',
-          kind: 'Secret',
-          metadata: { name: 'private-registry' },
-          type: 'kubernetes.io/dockerconfigjson',
-          data: { '.dockerconfigjson': Buffer.from(JSON.stringify(config)).toString('base64') },
-        },
+        dockerConfigSecret('private-registry', privateRegistry, login),
         { namespace: cluster.namespace },
       );
       const out = `${privateRegistry.address}/${cluster.namespace}/site:latest`;

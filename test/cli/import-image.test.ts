@@ -110,7 +110,9 @@ afterAll(async () => {
       .remove({ force: true })
       .catch(() => undefined);
   // Images a re-push left without their tag keep their registry's name in RepoDigests.
-  const prefixes = [registry, privateRegistry].filter(Boolean).map((r) => `${r!.address}/`);
+  const prefixes = [registry, privateRegistry]
+    .filter((r): r is TestRegistry => r !== undefined)
+    .map((r) => `${r.address}/`);
   for (const img of await docker.listImages()) {
     for (const r of [...(img.RepoTags ?? []), ...(img.RepoDigests ?? [])]) {
       if (!prefixes.some((p) => r.startsWith(p))) continue;

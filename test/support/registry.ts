@@ -9,6 +9,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
+import type Docker from 'dockerode';
+import type { Secret } from '../../src/api/index.js';
 
 export interface TestRegistry {
   /** `127.0.0.1:PORT` */
@@ -99,5 +101,52 @@ export async function startRegistry(
       }
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+export interface RegistryLogin {
+  username: string;
+  password: string;
+}
+
+/**
+ * Pushes the local image `source` to `target` (`REGISTRY/REPO:TAG`) with `login`, then drops the
+ * local name `target`, so that only the registry has the image under it.
+ */
+export async function pushAs(
+  docker: Docker,
+  source: string,
+  target: string,
+  registry: TestRegistry,
+  login: RegistryLogin,
+): Promise<void> {
+  const colon = target.lastIndexOf(':');
+  await docker.getImage(source).tag({ repo: target.slice(0, colon), tag: target.slice(colon + 1) });
+  const push = await docker
+    .getImage(target)
+    .push({ authconfig: { ...login, serveraddress: registry.address } });
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(push, (err, output) => {
+      const failed = (output as { error?: string }[] | undefined)?.find((o) => o.error);
+      if (err || failed) reject(new Error(`push ${target}: ${err?.message ?? failed?.error}`));
+      else resolve();
+    });
+  });
+  await docker.getImage(target).remove({ noprune: true });
+}
+
+/** A kubernetes.io/dockerconfigjson Secret with `login` for `registry`. */
+export function dockerConfigSecret(
+  name: string,
+  registry: TestRegistry,
+  login: RegistryLogin,
+): Secret {
+  const config = { auths: { [registry.address]: login } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name },
+    type: 'kubernetes.io/dockerconfigjson',
+    data: { '.dockerconfigjson': Buffer.from(JSON.stringify(config)).toString('base64') },
   };
 }
