@@ -37,7 +37,7 @@ import { createDockerClient, isLocalEndpoint } from './docker/client.js';
 import { ImageCollector } from './docker/image-gc.js';
 import { DockerRuntime } from './docker/runtime.js';
 import { startServiceNetworking, type ServiceNetworking } from './network/service-networking.js';
-import { localHostStats, NodeManager } from './node/manager.js';
+import { diskUsage, NodeManager, nodeRef } from './node/manager.js';
 import type { ClusterDnsSettings } from './pods/plan.js';
 import { probeLabel, handlerProbeRunner, ProbeManager } from './pods/probes.js';
 import { PodReconciler } from './pods/reconciler.js';
@@ -384,22 +384,17 @@ export async function startAgent(
         policy: config.imageGc,
         disk: async () => {
           dockerRootDir ??= (await runtime.info()).dockerRootDir || '/';
-          return (await localHostStats(dockerRootDir)).disk;
+          return diskUsage(dockerRootDir);
         },
         logger,
       })
     : undefined;
-  const nodeRef = {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: config.nodeName, uid: config.nodeName },
-  } as const;
   const collectImages = async (): Promise<void> => {
     if (!images) return;
     const result = await images.collect();
     if (result.shortBytes > 0) {
       recorder.warning(
-        nodeRef,
+        nodeRef(config.nodeName),
         'FreeDiskSpaceFailed',
         `Failed to garbage collect required amount of images. Attempted to free ${result.freedBytes + result.shortBytes} bytes, but only found ${result.freedBytes} bytes eligible to free.`,
       );

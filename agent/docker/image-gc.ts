@@ -53,11 +53,16 @@ export function usedPercent(disk: DiskUsage): number {
   return disk.totalBytes > 0 ? (100 * (disk.totalBytes - disk.freeBytes)) / disk.totalBytes : 0;
 }
 
+/** Bytes used beyond `percent` of the filesystem. */
+function bytesAbove(disk: DiskUsage, percent: number): number {
+  const target = (disk.totalBytes * percent) / 100;
+  return Math.max(0, Math.ceil(disk.totalBytes - disk.freeBytes - target));
+}
+
 /** Bytes to free to bring `disk` down to the low threshold; 0 below the high one. */
 export function bytesToFree(disk: DiskUsage, policy: ImageGcPolicy): number {
   if (usedPercent(disk) < policy.highThresholdPercent) return 0;
-  const target = (disk.totalBytes * policy.lowThresholdPercent) / 100;
-  return Math.max(0, Math.ceil(disk.totalBytes - disk.freeBytes - target));
+  return bytesAbove(disk, policy.lowThresholdPercent);
 }
 
 /**
@@ -197,11 +202,8 @@ export class ImageCollector {
       if (!(await this.#remove(image))) continue;
       result.removed.push(image.id);
       disk = (await this.#o.disk()) ?? disk;
-      wanted = bytesToFree(
-        disk,
-        // Once started, collection goes on down to the low threshold.
-        { ...this.#o.policy, highThresholdPercent: this.#o.policy.lowThresholdPercent },
-      );
+      // Once started, collection goes on down to the low threshold.
+      wanted = bytesAbove(disk, this.#o.policy.lowThresholdPercent);
     }
     result.freedBytes = Math.max(0, disk.freeBytes - start.freeBytes);
     result.shortBytes = Math.max(0, wanted);

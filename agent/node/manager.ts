@@ -49,6 +49,11 @@ export interface NodeManagerOptions {
   hostStats?: (dockerRootDir: string) => Promise<HostStats>;
 }
 
+/** The Node as events name it (its uid is its name, as the kubelet's events have it). */
+export function nodeRef(nodeName: string): Node {
+  return { apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName, uid: nodeName } };
+}
+
 /** MemAvailable from /proc/meminfo and the free space of the Docker root's filesystem. */
 export async function localHostStats(dockerRootDir: string): Promise<HostStats> {
   let memoryAvailableBytes: number | undefined;
@@ -59,14 +64,17 @@ export async function localHostStats(dockerRootDir: string): Promise<HostStats> 
   } catch {
     memoryAvailableBytes = undefined;
   }
-  let disk: HostStats['disk'];
+  return { memoryAvailableBytes, disk: await diskUsage(dockerRootDir) };
+}
+
+/** Size and free space of the filesystem under `dir`; undefined when it cannot be read. */
+export async function diskUsage(dir: string): Promise<HostStats['disk']> {
   try {
-    const s = await statfs(dockerRootDir || '/');
-    disk = { totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize };
+    const s = await statfs(dir || '/');
+    return { totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize };
   } catch {
-    disk = undefined;
+    return undefined;
   }
-  return { memoryAvailableBytes, disk };
 }
 
 /** The host's first non-internal IPv4 address. */
@@ -124,11 +132,7 @@ export class NodeManager {
   }
 
   #ref(): Node {
-    return {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name: this.nodeName, uid: this.nodeName },
-    };
+    return nodeRef(this.nodeName);
   }
 
   async #report(): Promise<NodeReport> {

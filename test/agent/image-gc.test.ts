@@ -6,7 +6,7 @@
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageCollector, type ImageGcPolicy } from '../../agent/docker/image-gc.js';
-import { localHostStats } from '../../agent/node/manager.js';
+import { diskUsage } from '../../agent/node/manager.js';
 import { createLogger } from '../../src/util/logger.js';
 import {
   assertDockerAvailable,
@@ -48,7 +48,7 @@ function collector(policy: ImageGcPolicy): ImageCollector {
   return new ImageCollector({
     docker,
     policy,
-    disk: async () => (await localHostStats(dockerRootDir)).disk,
+    disk: () => diskUsage(dockerRootDir),
     logger: createLogger({ level: 'silent' }),
     requireLabels: { [TEST_RUN_LABEL]: runId },
   });
