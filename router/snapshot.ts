@@ -3,10 +3,10 @@
  * (kamal-proxy keeps its state the same way). Holds route certificates and keys: written with
  * mode 0600, atomically (temporary file, fsync, rename).
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { Endpoints, Route, Service } from '../src/api/index.js';
 import type { TableInput } from './route-table.js';
+import { writeFileAtomic } from '../src/util/atomic-file.js';
 
 interface SnapshotFile {
   version: 1;
@@ -35,20 +35,7 @@ export async function saveSnapshot(file: string, input: TableInput): Promise<voi
     savedAt: new Date().toISOString(),
     ...(relevantInputs(input) as Omit<SnapshotFile, 'version' | 'savedAt'>),
   };
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  const handle = await open(tmp, 'w', 0o600);
-  try {
-    await handle.writeFile(JSON.stringify(data));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(file, JSON.stringify(data));
 }
 
 /** The saved inputs, or undefined when there is no usable snapshot. */

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../../src/util/atomic-file.js';
 import {
   ADMIN_USER,
   AUTHENTICATED_GROUP,
@@ -46,24 +47,6 @@ export function newToken(): string {
 
 function findToken(entries: readonly TokenEntry[], user: string): string | undefined {
   return entries.find((e) => e.user === user)?.token;
-}
-
-async function writeFileAtomic(path: string, content: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await unlink(tmp).catch(() => undefined);
-  const handle = await open(tmp, 'wx', 0o600);
-  try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
 }
 
 /**
