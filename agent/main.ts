@@ -42,6 +42,7 @@ import type { ClusterDnsSettings } from './pods/plan.js';
 import { probeLabel, handlerProbeRunner, ProbeManager } from './pods/probes.js';
 import { PodReconciler } from './pods/reconciler.js';
 import { fetchSources } from './pods/sources.js';
+import { ClusterRegistryAuth } from './node/registry-auth.js';
 import { joinTokenAuthenticator } from './server/auth.js';
 import { startAgentServer } from './server/server.js';
 
@@ -128,6 +129,8 @@ export async function startAgent(
     token: config.token,
     userAgent: `slipway-agent/${version} (${config.nodeName})`,
   });
+  // The cluster registry takes only tokens the master signs: one per repository and action.
+  const registryAuth = new ClusterRegistryAuth(client);
   const recorder = new EventRecorder({
     client,
     component: 'kubelet',
@@ -266,6 +269,7 @@ export async function startAgent(
       ...config.builds,
       pidsLimit: config.pidsLimit,
       defaultUid: config.defaultUid,
+      registryAuth: (ref, actions, options) => registryAuth.authFor(ref, actions, options),
     },
     hostIP: () => node.internalIP,
     onChange: (uid) => queue.add(uid),
@@ -287,6 +291,7 @@ export async function startAgent(
   const reconciler = new PodReconciler({
     nodeName: config.nodeName,
     runtime,
+    registryAuth: (image, s) => registryAuth.authFor(image, ['pull'], { signal: s }),
     api: {
       sources: (pod, s) => fetchSources(client, pod, s),
       updateStatus: async (pod: Pod, status: PodStatus, s) => {

@@ -9,6 +9,8 @@ import type { BuilderImage, BuilderImageStream } from '../agent/platform/builder
 import { platformPaths } from '../agent/platform/paths.js';
 import type { RunningRegistry } from '../agent/platform/registry.js';
 import { silentLogger, type Logger } from '../src/util/logger.js';
+import { CLUSTER_REGISTRY_SERVICE, REGISTRY_TOKEN_PATH } from '../src/api/registry-scope.js';
+import type { RegistryTokenIssuer } from '../master/auth/registry-tokens.js';
 
 /** Where `slipway up` keeps its state unless told otherwise. */
 export function defaultDataDir(env: NodeJS.ProcessEnv): string {
@@ -229,14 +231,23 @@ export async function startPlatform(
   dataDir: string,
   plan: { host: string; port: number },
   dockerEndpoint: string | undefined,
+  apiUrl: string,
   progress: (line: string) => void,
 ): Promise<StartedPlatform> {
   // The Docker client and the platform steps load only for `up`.
-  const [{ PlatformEngine }, { ensureRegistry }, { ensureBuilderImages }] = await Promise.all([
+  const [
+    { PlatformEngine },
+    { ensureRegistry },
+    { ensureBuilderImages },
+    { loadOrCreateSigningKey, REGISTRY_TOKEN_ISSUER },
+  ] = await Promise.all([
     import('../agent/docker/platform-engine.js'),
     import('../agent/platform/registry.js'),
     import('../agent/platform/builder-images.js'),
+    import('../master/auth/registry-tokens.js'),
   ]);
+  // The registry takes only tokens the master signs; the engine asks the master's endpoint.
+  const signing = await loadOrCreateSigningKey(resolve(dataDir));
   const docker = PlatformEngine.fromEndpoint(dockerEndpoint);
   const paths = platformPaths();
   const logger = silentLogger();
@@ -247,9 +258,40 @@ export async function startPlatform(
     paths,
     logger,
     progress,
+    auth: {
+      realm: `${apiUrl}${REGISTRY_TOKEN_PATH}`,
+      service: CLUSTER_REGISTRY_SERVICE,
+      issuer: REGISTRY_TOKEN_ISSUER,
+      certFile: signing.certFile,
+      certPem: signing.certPem,
+    },
   });
   const builders = await ensureBuilderImages(docker, { paths, logger, progress });
   return { registry, builders };
+}
+
+/**
+ * The port of the token endpoint the data directory's registry sends clients to, when its
+ * registry has one on `host`: `up` asked for any free port takes it again, so the registry
+ * (whose settings name it) is kept rather than replaced.
+ */
+export async function previousApiPort(
+  dataDir: string,
+  host: string,
+  dockerEndpoint: string | undefined,
+): Promise<number | undefined> {
+  const [{ PlatformEngine }, { registryRealm }] = await Promise.all([
+    import('../agent/docker/platform-engine.js'),
+    import('../agent/platform/registry.js'),
+  ]);
+  const realm = await registryRealm(PlatformEngine.fromEndpoint(dockerEndpoint), resolve(dataDir));
+  if (!realm) return undefined;
+  try {
+    const url = new URL(realm);
+    return url.hostname === host || url.hostname === `[${host}]` ? Number(url.port) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -262,13 +304,16 @@ export async function publishBuilders(
   registry: string,
   logger: Logger,
   signal: AbortSignal,
+  registryTokens?: RegistryTokenIssuer,
 ): Promise<BuilderImageStream[] | undefined> {
   const started = Date.now();
   try {
-    const [{ PlatformEngine }, { publishBuilderImages }] = await Promise.all([
-      import('../agent/docker/platform-engine.js'),
-      import('../agent/platform/builder-images.js'),
-    ]);
+    const [{ PlatformEngine }, { publishBuilderImages }, { MASTER_REGISTRY_SUBJECT }] =
+      await Promise.all([
+        import('../agent/docker/platform-engine.js'),
+        import('../agent/platform/builder-images.js'),
+        import('../master/auth/registry-tokens.js'),
+      ]);
     const streams = await publishBuilderImages(
       PlatformEngine.fromEndpoint(dockerEndpoint),
       registry,
@@ -276,6 +321,18 @@ export async function publishBuilders(
         paths: platformPaths(),
         logger,
         signal,
+        // The master's own push: a token for that repository alone.
+        ...(registryTokens
+          ? {
+              auth: async (repository: string) => ({
+                registrytoken: (
+                  await registryTokens.issue(MASTER_REGISTRY_SUBJECT, [
+                    { type: 'repository', name: repository, actions: ['pull', 'push'] },
+                  ])
+                ).token,
+              }),
+            }
+          : {}),
       },
     );
     logger.info(

@@ -8,6 +8,7 @@ import type { RunningMaster } from '../master/main.js';
 import { loadOrCreateTokens } from '../master/auth/tokens.js';
 import type { RunningRouter } from '../router/main.js';
 import { parseListen } from '../src/util/listen.js';
+import { freePort, isPortFree } from '../src/util/ports.js';
 import type { RunningAgent } from '../agent/main.js';
 import type { BuilderImageStream } from '../agent/platform/builder-images.js';
 import type { Logger } from '../src/util/logger.js';
@@ -30,6 +31,7 @@ import {
   removeEndpoint,
   runningServer,
   startDetached,
+  previousApiPort,
   startPlatform,
   stopServer,
   writeEndpoint,
@@ -208,6 +210,7 @@ async function serve(
           config.registry,
           logger,
           stopPublishing.signal,
+          master.registryTokens,
         ).then((builders) => builders && publishStreams(master, builders, logger))
       : undefined;
   try {
@@ -361,7 +364,21 @@ export function registerServerCommands(program: Command): void {
       let registry: RegistryNote | undefined;
       if (plan.kind === 'local') {
         try {
-          const platform = await startPlatform(config.dataDir, plan, docker, (line) =>
+          // The registry sends clients to the master's token endpoint, so the master's port
+          // must be known before it starts: "any free port" is chosen here.
+          if (config.listen.port === 0) {
+            const host = config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host;
+            const previous = await previousApiPort(config.dataDir, host, docker);
+            config.listen.port =
+              previous && (await isPortFree(config.listen.host, previous))
+                ? previous
+                : await freePort(config.listen.host);
+          }
+          const host = config.listen.host.includes(':')
+            ? `[${config.listen.host}]`
+            : config.listen.host;
+          const apiUrl = loopbackUrl(`http://${host}:${config.listen.port}`);
+          const platform = await startPlatform(config.dataDir, plan, docker, apiUrl, (line) =>
             ctx.err(`slipway: ${line}`),
           );
           registry = {

@@ -9,6 +9,7 @@ import { installAdmission } from './admission/index.js';
 import { parseCidr, type Cidr } from './admission/service-ip.js';
 import { parsePortRange, type PortRange } from './admission/node-ports.js';
 import { RuleAuthorizer } from './auth/authorizer.js';
+import { loadOrCreateSigningKey, RegistryTokenIssuer } from './auth/registry-tokens.js';
 import { loadOrCreateTokens, TokenAuthenticator } from './auth/tokens.js';
 import { isLoopback, type MasterConfig } from './config.js';
 import { startControllerManager, type RunningControllerManager } from './controllers/manager.js';
@@ -35,6 +36,9 @@ export interface RunningMaster {
   joinToken: string;
   /** Bearer token of `system:controller-manager` (tests that play a controller use it). */
   controllerToken: string;
+  /** Signs the cluster registry's tokens (the builder images' push is the master's own);
+   * undefined without a registry. */
+  registryTokens: RegistryTokenIssuer | undefined;
   /** Stops the controllers, then stops accepting, ends watches, waits for requests in flight
    * (bounded), closes the store. */
   close(): Promise<void>;
@@ -120,6 +124,10 @@ export async function startMaster(
   };
   try {
     const tokens = await loadOrCreateTokens(config.dataDir);
+    // The registry's token signing key, made on first start with a registry.
+    const registryTokens = config.registry
+      ? new RegistryTokenIssuer(await loadOrCreateSigningKey(config.dataDir))
+      : undefined;
     const store = deps.store ?? (await openStore(config.storeUrl));
     if (!deps.store) undo.push(() => store.close());
 
@@ -160,6 +168,7 @@ export async function startMaster(
         allowFileGitSources: config.allowFileGitSources,
         registry: config.registry,
         allowedRegistriesForImport: config.allowedRegistriesForImport,
+        registryTokens,
       },
       ...(deps.bookmarkIntervalMs === undefined
         ? {}
@@ -238,6 +247,7 @@ export async function startMaster(
       adminToken: tokens.adminToken,
       joinToken: tokens.joinToken,
       controllerToken: tokens.controllerManagerToken,
+      registryTokens,
       close: () => (closing ??= shutdown()),
     };
   } catch (err) {

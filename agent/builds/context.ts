@@ -58,8 +58,16 @@ export interface BuildSettings {
   /** UID for a Docker build's post-commit hook when its image's USER is not a numeric non-root
    * user. */
   defaultUid: number;
-  /** Credentials the agent pushes and pulls with (the registry's, never given to a build). */
-  registryAuth?: (ref: string) => RegistryAuth | undefined;
+  /**
+   * The node's own credentials for an image (the cluster registry's token): to pull it, or to
+   * push it with pull on `alsoPull` (the builder, whose layers the push mounts). Never given to
+   * a build's containers.
+   */
+  registryAuth?: (
+    ref: string,
+    actions: readonly ('pull' | 'push')[],
+    options: { alsoPull?: readonly string[]; signal?: AbortSignal },
+  ) => Promise<RegistryAuth | undefined>;
 }
 
 export interface BuildEvents {

@@ -13,6 +13,8 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { checkContextDir } from '../../src/api/git-source.js';
+import { parseDockerImageReference } from '../../src/api/image-reference.js';
+import type { RegistryAuth } from '../docker/images.js';
 import { isRuntimeError } from '../docker/errors.js';
 import { buildLabels } from './build-labels.js';
 import type { BuildContext } from './context.js';
@@ -21,6 +23,7 @@ import { packTrees, pathInside, UnsafePathError } from './pack-tree.js';
 import { parseNumericUser } from './assemble-user.js';
 import type { BuiltImage } from './s2i-build.js';
 import { pullBuilder } from './s2i-build.js';
+import { registryAuthFor } from './registry-secrets.js';
 import { buildEnvironment, dockerEnv } from './s2i-env.js';
 import type { FetchedSource } from './source.js';
 import { BuildFailure } from './types.js';
@@ -45,8 +48,18 @@ export async function dockerBuild(ctx: BuildContext, source: FetchedSource): Pro
     throw err;
   }
   let dockerfile = await readFile(dockerfilePath, 'utf8');
+  let registryConfig: Record<string, RegistryAuth> | undefined;
   if (strategy.from) {
     await pullBuilder(ctx, ctx.spec.image, strategy.forcePull ?? false, strategy.pullSecret?.name);
+    // With forcePull the engine pulls the builder again: it needs the same credentials.
+    const parsed = parseDockerImageReference(ctx.spec.image);
+    const auth = strategy.forcePull
+      ? await registryAuthFor(ctx, ctx.spec.image, {
+          name: strategy.pullSecret?.name,
+          what: 'pull',
+        })
+      : undefined;
+    if (auth && parsed.ok) registryConfig = { [parsed.reference.registry]: auth };
     const replaced = replaceLastFrom(dockerfile, ctx.spec.image);
     if (replaced === undefined) {
       throw new BuildFailure('GenericBuildFailed', `${dockerfileRel} has no FROM instruction`);
@@ -110,6 +123,7 @@ export async function dockerBuild(ctx: BuildContext, source: FetchedSource): Pro
         buildArgs,
         noCache: strategy.noCache ?? false,
         pull: strategy.forcePull ?? false,
+        registryConfig,
         network: ctx.network.name,
         memoryBytes: ctx.limits.memoryBytes,
         cpuShares: ctx.limits.cpuShares,

@@ -97,8 +97,8 @@ export async function pushOutput(
       auth: await registryAuthFor(
         ctx,
         output,
-        ctx.spec.build.spec.output?.pushSecret?.name,
-        'push',
+        { name: ctx.spec.build.spec.output?.pushSecret?.name, what: 'push' },
+        ['pull', 'push'],
       ),
       signal: ctx.signal,
       onProgress: (p) => {

@@ -69,7 +69,7 @@ export async function pullBuilder(
   try {
     const info = await ctx.docker.ensureImage(image, {
       pullPolicy: 'Always',
-      auth: await registryAuthFor(ctx, image, pullSecret, 'pull'),
+      auth: await registryAuthFor(ctx, image, { name: pullSecret, what: 'pull' }),
       signal: ctx.signal,
     });
     ctx.events.normal('Pulled', `Successfully pulled image "${image}"`);
@@ -175,12 +175,10 @@ async function saveArtifacts(
     previous = await ctx.docker.ensureImage(output, {
       pullPolicy: 'Always',
       fallbackToLocal: true,
-      auth: await registryAuthFor(
-        ctx,
-        output,
-        ctx.spec.build.spec.output?.pushSecret?.name,
-        'push',
-      ),
+      auth: await registryAuthFor(ctx, output, {
+        name: ctx.spec.build.spec.output?.pushSecret?.name,
+        what: 'push',
+      }),
       signal: ctx.signal,
     });
   } catch (err) {

@@ -20,6 +20,7 @@ import {
   type EnsureImageOptions,
   type ImageInfo,
   type PushOptions,
+  type RegistryAuth,
 } from './images.js';
 import { openProgress, progressHandler, readProgress, type PullProgress } from './progress.js';
 import {
@@ -93,6 +94,8 @@ export interface PathStat {
 export type PushProgress = PullProgress;
 
 export interface BuildImageOptions {
+  /** Credentials by registry host for the images the engine pulls (X-Registry-Config). */
+  registryConfig?: Record<string, RegistryAuth> | undefined;
   /** Repository:tag of the result (untagged when absent). */
   tag?: string;
   /** The Dockerfile's path inside the context. */
@@ -252,6 +255,7 @@ export class BuildEngine {
       networkmode: options.network,
     };
     if (options.buildArgs) query.buildargs = JSON.stringify(options.buildArgs);
+    if (options.registryConfig) query.registryconfig = options.registryConfig;
     if (options.labels) query.labels = JSON.stringify(options.labels);
     if (options.memoryBytes) {
       query.memory = options.memoryBytes;

@@ -25,6 +25,8 @@ export interface RegistryAuth {
   password?: string;
   serveraddress?: string;
   identitytoken?: string;
+  /** A token the engine sends to the registry as it is (the cluster registry's, per request). */
+  registrytoken?: string;
   auth?: string;
 }
 

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../../src/util/logger.js';
 import type { PlatformDocker } from '../docker/platform-engine.js';
+import type { RegistryAuth } from '../docker/images.js';
 import { ensureBaseImage } from './base-image.js';
 import { ensureBuiltImage } from './image-build.js';
 import type { PlatformPaths } from './paths.js';
@@ -102,6 +103,8 @@ export async function ensureBuilderImages(
 
 export interface PushBuilderImagesOptions {
   logger: Logger;
+  /** Credentials for pushing to a repository (`openshift/NAME`) of the registry. */
+  auth?: (repository: string) => Promise<RegistryAuth | undefined>;
   progress?: (message: string) => void;
   signal?: AbortSignal;
 }
@@ -128,6 +131,7 @@ export async function pushBuilderImages(
       let digest: string;
       try {
         ({ digest } = await docker.pushImage(target, {
+          auth: await options.auth?.(`${BUILDER_NAMESPACE}/${b.name}`),
           ...(options.signal ? { signal: options.signal } : {}),
         }));
       } finally {

@@ -7,8 +7,11 @@ import { RuntimeError } from '../docker/errors.js';
 import { PLATFORM_LABEL } from '../docker/platform-engine.js';
 import { platformPaths } from './paths.js';
 import {
+  AUTH_LABEL,
   DATA_DIR_LABEL,
   ensureRegistry,
+  REALM_LABEL,
+  registryRealm,
   PLATFORM_NETWORK,
   registryAddress,
   registryContainerName,
@@ -65,7 +68,7 @@ describe('ensureRegistry', () => {
     expect(docker.containers.get(name)?.spec).toEqual({
       name,
       image: 'registry:2',
-      labels: { [PLATFORM_LABEL]: 'registry', [DATA_DIR_LABEL]: dataDir },
+      labels: { [PLATFORM_LABEL]: 'registry', [DATA_DIR_LABEL]: dataDir, [AUTH_LABEL]: 'none' },
       env: REGISTRY_ENV,
       user: '1000:1000',
       publish: { containerPort: 5000, hostIp: '127.0.0.1', hostPort: 5000 },
@@ -82,6 +85,45 @@ describe('ensureRegistry', () => {
       REGISTRY_HEALTH_STORAGEDRIVER_ENABLED: 'true',
       REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/var/lib/registry',
     });
+  });
+
+  it('takes only tokens the master signs, and replaces a registry whose token settings changed', async () => {
+    docker.addImage('registry:2');
+    const auth = {
+      realm: 'http://127.0.0.1:8443/openshift/token',
+      service: 'slipway-registry',
+      issuer: 'slipway',
+      certFile: join(dataDir, 'registry-auth', 'token-signing.crt'),
+      certPem: 'CERT A',
+    };
+    const name = registryContainerName(dataDir);
+    await ensureRegistry(docker, options({ auth }));
+    const spec = docker.containers.get(name)!.spec;
+    expect(spec.env).toEqual({
+      ...REGISTRY_ENV,
+      REGISTRY_AUTH_TOKEN_REALM: auth.realm,
+      REGISTRY_AUTH_TOKEN_SERVICE: 'slipway-registry',
+      REGISTRY_AUTH_TOKEN_ISSUER: 'slipway',
+      REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE: '/etc/slipway/registry-token.crt',
+    });
+    expect(spec.binds).toContainEqual({
+      source: auth.certFile,
+      target: '/etc/slipway/registry-token.crt',
+      readOnly: true,
+    });
+    expect(spec.labels[AUTH_LABEL]).toMatch(/^[0-9a-f]{16}$/);
+    expect(await registryRealm(docker, dataDir)).toBe(auth.realm);
+
+    // The same settings: adopted. Another certificate: replaced (the data stays).
+    expect((await ensureRegistry(docker, options({ auth }))).adopted).toBe(true);
+    const replaced = await ensureRegistry(
+      docker,
+      options({ auth: { ...auth, certPem: 'CERT B' } }),
+    );
+    expect(replaced.adopted).toBe(false);
+    expect(docker.containers.get(name)!.spec.labels[REALM_LABEL]).toBe(auth.realm);
+    expect((await ensureRegistry(docker, options())).adopted).toBe(false);
+    expect(await registryRealm(docker, dataDir)).toBeUndefined();
   });
 
   it('names one container per data directory', () => {

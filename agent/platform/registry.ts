@@ -11,10 +11,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../src/util/logger.js';
+import { isPortFree } from '../../src/util/ports.js';
 import { isRuntimeError } from '../docker/errors.js';
 import type { Labels } from '../docker/labels.js';
 import {
@@ -29,11 +29,48 @@ import { ensureRegistryImage } from './registry-image.js';
 /** The data directory a registry container serves (absolute path). */
 export const DATA_DIR_LABEL = 'io.slipway.platform.data-dir';
 export const REGISTRY_ROLE = 'registry';
+/** A hash of the registry's token authentication settings (absent: none). */
+export const AUTH_LABEL = 'io.slipway.platform.auth';
+/** The token endpoint the registry sends clients to. */
+export const REALM_LABEL = 'io.slipway.platform.token-realm';
 /** The network platform services join, apart from the pods' bridge. */
 export const PLATFORM_NETWORK = 'slipway-platform';
 export const DEFAULT_REGISTRY_PORT = 5000;
 const CONTAINER_PORT = 5000;
 const STORAGE = '/var/lib/registry';
+const TOKEN_CERT = '/etc/slipway/registry-token.crt';
+
+/**
+ * Distribution's token authentication: every request needs a token signed by the master (its
+ * token endpoint at `realm` hands them out), so nothing is pulled or pushed anonymously.
+ */
+export interface RegistryTokenAuth {
+  /** The token endpoint's URL as the Docker engine reaches it. */
+  realm: string;
+  service: string;
+  issuer: string;
+  /** The certificate whose key signs the tokens (a file the container mounts). */
+  certFile: string;
+  certPem: string;
+}
+
+function authHash(auth: RegistryTokenAuth | undefined): string {
+  if (!auth) return 'none';
+  return createHash('sha256')
+    .update(JSON.stringify([auth.realm, auth.service, auth.issuer, auth.certPem]))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+function authEnv(auth: RegistryTokenAuth | undefined): Record<string, string> {
+  if (!auth) return {};
+  return {
+    REGISTRY_AUTH_TOKEN_REALM: auth.realm,
+    REGISTRY_AUTH_TOKEN_SERVICE: auth.service,
+    REGISTRY_AUTH_TOKEN_ISSUER: auth.issuer,
+    REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE: TOKEN_CERT,
+  };
+}
 
 /**
  * Configuration through REGISTRY_* variables, which Distribution reads over its config file, so
@@ -63,6 +100,8 @@ export interface RegistryOptions {
   user?: string;
   /** Extra labels on the container (tests mark what they create). */
   labels?: Labels;
+  /** Token authentication by the master; absent: anyone who reaches the registry may push. */
+  auth?: RegistryTokenAuth;
   pull?: boolean;
   pullTimeoutMs?: number;
   /** How long a new container may take to answer (default 30 s). */
@@ -91,37 +130,40 @@ export function registryContainerName(dataDir: string): string {
   return `slipway-registry-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`;
 }
 
+/**
+ * The token endpoint the data directory's registry was started with, if it has one: `up`
+ * starting the master on "any free port" takes that port again when it is free, so the
+ * registry is kept.
+ */
+export async function registryRealm(
+  docker: PlatformDocker,
+  dataDir: string,
+): Promise<string | undefined> {
+  const existing = await docker.inspectContainer(registryContainerName(dataDir));
+  return existing?.labels[REALM_LABEL];
+}
+
 /** `host:port`, with brackets for IPv6. */
 export function registryAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**
- * GET /v2/ answers 200 with Distribution's API version header. With the storage health check
- * on, a failing storage turns it into a 503, so this is the registry's health endpoint.
+ * GET /v2/ answers 200 with Distribution's API version header (401 when it wants a token: the
+ * answer of a working registry all the same). With the storage health check on, a failing
+ * storage turns it into a 503, so this is the registry's health endpoint.
  */
 export async function probeRegistry(address: string, timeoutMs = 2000): Promise<boolean> {
   try {
     const res = await fetch(`http://${address}/v2/`, { signal: AbortSignal.timeout(timeoutMs) });
     await res.arrayBuffer();
     return (
-      res.status === 200 &&
+      (res.status === 200 || res.status === 401) &&
       (res.headers.get('docker-distribution-api-version') ?? '').startsWith('registry/2')
     );
   } catch {
     return false;
   }
-}
-
-/** True when a TCP listener can bind host:port (nothing else holds it). */
-export function isPortFree(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host, port, exclusive: true }, () => {
-      server.close(() => resolve(true));
-    });
-  });
 }
 
 async function waitHealthy(
@@ -221,11 +263,18 @@ export async function ensureRegistry(
         ...options.labels,
         [PLATFORM_LABEL]: REGISTRY_ROLE,
         [DATA_DIR_LABEL]: dataDir,
+        [AUTH_LABEL]: authHash(options.auth),
+        ...(options.auth ? { [REALM_LABEL]: options.auth.realm } : {}),
       },
-      env: REGISTRY_ENV,
+      env: { ...REGISTRY_ENV, ...authEnv(options.auth) },
       user: options.user ?? defaultUser(),
       publish: { containerPort: CONTAINER_PORT, hostIp: host, hostPort: options.port },
-      binds: [{ source: storage, target: STORAGE }],
+      binds: [
+        { source: storage, target: STORAGE },
+        ...(options.auth
+          ? [{ source: options.auth.certFile, target: TOKEN_CERT, readOnly: true }]
+          : []),
+      ],
       network: PLATFORM_NETWORK,
       restartPolicy: 'unless-stopped',
       readOnlyRootfs: true,
@@ -272,6 +321,9 @@ async function adoptable(
   }
   if (options.port !== 0 && c.published.hostPort !== options.port) {
     return `published on port ${c.published.hostPort}, not ${options.port}`;
+  }
+  if ((c.labels[AUTH_LABEL] ?? 'none') !== authHash(options.auth)) {
+    return 'its token authentication settings changed';
   }
   // Just restarted by the engine: give it a few seconds to answer.
   const address = registryAddress(options.host, c.published.hostPort);

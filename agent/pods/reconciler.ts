@@ -35,6 +35,7 @@ import type { Logger as KeyLogger, ReconcileResult } from '../../src/reconcile/i
 import type { BackoffConfig } from '../config.js';
 import { isRuntimeError } from '../docker/errors.js';
 import type { ContainerStateName, ManagedContainer, PodInventory } from '../docker/inventory.js';
+import type { RegistryAuth } from '../docker/images.js';
 import type { ContainerInfo, DockerRuntime } from '../docker/runtime.js';
 import { formatDuration, PullBackoff, restartTiming } from './backoff.js';
 import { runHandler, type Handler } from './handlers.js';
@@ -104,6 +105,9 @@ export interface PodReconcilerOptions {
   backoff: BackoffConfig;
   /** Runs build pods (agent/builds); without it they run as plain pods. */
   builds?: BuildPodHandler;
+  /** The node's own credentials for an image (the cluster registry's token), used when the
+   * pod's pull secrets have none for it. */
+  registryAuth?: (image: string, signal: AbortSignal) => Promise<RegistryAuth | undefined>;
   now?: () => number;
 }
 
@@ -783,7 +787,12 @@ export class PodReconciler {
     this.#events.normal(pod, 'Pulling', `Pulling image "${image}"`);
     const started = this.#now();
     try {
-      await this.#runtime.ensureImage(image, { pullPolicy: 'Always', signal, auth });
+      const credentials = auth ?? (await this.#o.registryAuth?.(image, signal));
+      await this.#runtime.ensureImage(image, {
+        pullPolicy: 'Always',
+        signal,
+        ...(credentials ? { auth: credentials } : {}),
+      });
     } catch (err) {
       if (isRuntimeError(err, 'EngineUnavailable') || signal.aborted) throw err;
       const delay = this.#pulls.failed(key, image, this.#now());

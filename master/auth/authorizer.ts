@@ -71,6 +71,9 @@ export const NODE_BOOTSTRAP_RULES: readonly PolicyRule[] = [
   { verbs: ['get'], apiGroups: ['build.openshift.io'], resources: ['builds/source'] },
   // Services and DNS: a node's service proxy and DNS server follow every namespace's.
   { verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['services', 'endpoints'] },
+  // The cluster registry: a node pulls the images of the pods it runs, whatever their project
+  // (a push only goes to a running build's output: master/server/registry-token.ts).
+  { verbs: ['get'], apiGroups: ['image.openshift.io'], resources: ['imagestreams/layers'] },
 ];
 
 /**
@@ -241,6 +244,8 @@ export const SHARED_IMAGES_RULES: readonly PolicyRule[] = [
     apiGroups: ['image.openshift.io'],
     resources: ['imagestreams', 'imagestreamtags'],
   },
+  // ... pull its images from the cluster registry ...
+  { verbs: ['get'], apiGroups: ['image.openshift.io'], resources: ['imagestreams/layers'] },
   // ... and its templates (`slipway process openshift//NAME`).
   {
     verbs: ['get', 'list', 'watch'],

@@ -179,7 +179,13 @@ export class RegistryClient {
   /** The image `ref` names now: its digest, manifest and configuration. */
   async inspect(
     ref: DockerImageReference,
-    options: { insecure?: boolean; signal?: AbortSignal; credentials?: BasicCredentials } = {},
+    options: {
+      insecure?: boolean;
+      signal?: AbortSignal;
+      credentials?: BasicCredentials;
+      /** A registry token to send from the first request (the cluster registry's, signed here). */
+      bearerToken?: string;
+    } = {},
   ): Promise<RegistryImage> {
     const signals = [AbortSignal.timeout(this.#timeoutMs)];
     if (options.signal) signals.push(options.signal);
@@ -188,6 +194,7 @@ export class RegistryClient {
       signal: AbortSignal.any(signals),
       name: formatDockerImageReference(ref),
       ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...(options.bearerToken ? { bearerToken: options.bearerToken } : {}),
     });
     let manifest = await session.manifest(ref.digest ?? ref.tag ?? 'latest', ref.digest);
     if (manifest.mediaType === MANIFEST_LIST || manifest.mediaType === OCI_INDEX) {
@@ -282,7 +289,13 @@ class Session {
   constructor(
     fetchFn: typeof fetch,
     ref: DockerImageReference,
-    options: { base: string; signal: AbortSignal; name: string; credentials?: BasicCredentials },
+    options: {
+      base: string;
+      signal: AbortSignal;
+      name: string;
+      credentials?: BasicCredentials;
+      bearerToken?: string;
+    },
   ) {
     this.#fetch = fetchFn;
     this.#ref = ref;
@@ -290,6 +303,7 @@ class Session {
     this.#signal = options.signal;
     this.name = options.name;
     this.#credentials = options.credentials;
+    if (options.bearerToken) this.#authorization = `Bearer ${options.bearerToken}`;
   }
 
   async manifest(

@@ -25,6 +25,7 @@ import { createBuildServer, type BuildSettings } from './build-routes.js';
 import { deploymentConfigRouter } from './deployment-config-instantiate.js';
 import { redactWebhookPath } from './build-webhooks.js';
 import { PodProxy } from './pod-proxy.js';
+import { registryTokenRouter } from './registry-token.js';
 import { parseRoute, type Route } from './routing.js';
 import { toApiError } from './store-errors.js';
 import { streamWatch, type ActiveWatches } from './watch-stream.js';
@@ -207,6 +208,19 @@ export function createApp(options: AppOptions): express.Express {
 
   // Build webhooks authenticate by the secret in their URL, not a bearer token.
   app.use(builds.webhooks);
+  // The registry's token endpoint takes Basic credentials too (docker login).
+  if (options.builds.registryTokens) {
+    app.use(
+      registryTokenRouter({
+        issuer: options.builds.registryTokens,
+        authenticator,
+        authorizer,
+        resources,
+        clusterRegistry: options.builds.registry,
+        logger: logger.child({ component: 'registry-tokens' }),
+      }),
+    );
+  }
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const user = authenticator.authenticate(req.headers.authorization);

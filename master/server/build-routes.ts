@@ -36,6 +36,7 @@ import { buildWebhookRouter } from './build-webhooks.js';
 import { ImageStreamTags } from './image-stream-tags.js';
 import { ImageImports } from './image-imports.js';
 import { RegistryClient } from '../images/registry-client.js';
+import { MASTER_REGISTRY_SUBJECT, type RegistryTokenIssuer } from '../auth/registry-tokens.js';
 import type { PodProxy } from './pod-proxy.js';
 import type { ResourceStore } from './resources.js';
 
@@ -52,6 +53,8 @@ export interface BuildRoutesOptions {
   /** Registries imports may read; undefined: any. */
   allowedRegistriesForImport?: readonly string[] | undefined;
   clusterRegistry?: string | undefined;
+  /** A pull token for a repository of the cluster registry (imports from it). */
+  clusterRegistryToken?: ((repository: string) => Promise<string>) | undefined;
 }
 
 const BUILDS = '/apis/build.openshift.io/v1/namespaces/:namespace';
@@ -107,6 +110,7 @@ export function buildRouter(options: BuildRoutesOptions): express.Router {
   const imports = new ImageImports(resources, options.registryClient, {
     allowedRegistries: options.allowedRegistriesForImport,
     clusterRegistry: options.clusterRegistry,
+    clusterRegistryToken: options.clusterRegistryToken,
   });
   const router = express.Router();
 
@@ -352,6 +356,18 @@ export interface BuildSettings {
   registry?: string | undefined;
   /** Registries image imports may read besides the cluster's; undefined: any. */
   allowedRegistriesForImport?: readonly string[] | undefined;
+  /** Signs pull tokens for imports from the cluster registry (absent: reads it anonymously). */
+  registryTokens?: RegistryTokenIssuer | undefined;
+}
+
+/** The master's own pull of one repository of the cluster registry (an import reading it). */
+function pullToken(issuer: RegistryTokenIssuer): (repository: string) => Promise<string> {
+  return async (repository) =>
+    (
+      await issuer.issue(MASTER_REGISTRY_SUBJECT, [
+        { type: 'repository', name: repository, actions: ['pull'] },
+      ])
+    ).token;
 }
 
 /**
@@ -393,6 +409,9 @@ export function createBuildServer(options: {
       }),
       allowedRegistriesForImport: settings.allowedRegistriesForImport,
       clusterRegistry: settings.registry,
+      clusterRegistryToken: settings.registryTokens
+        ? pullToken(settings.registryTokens)
+        : undefined,
     }),
   };
 }

@@ -78,6 +78,8 @@ export interface ImageImportsOptions {
   allowedRegistries?: readonly string[] | undefined;
   /** The cluster's own registry, always allowed. */
   clusterRegistry?: string | undefined;
+  /** A pull token for a repository of the cluster registry, which accepts no anonymous reads. */
+  clusterRegistryToken?: ((repository: string) => Promise<string>) | undefined;
   now?: () => Date;
 }
 
@@ -87,6 +89,8 @@ export class ImageImports {
   readonly #resources: ResourceStore;
   readonly #registry: RegistryClient;
   readonly #allowed: readonly string[] | undefined;
+  readonly #clusterRegistry: string | undefined;
+  readonly #clusterRegistryToken: ((repository: string) => Promise<string>) | undefined;
   readonly #now: () => Date;
 
   constructor(
@@ -100,6 +104,8 @@ export class ImageImports {
       options.allowedRegistries && options.clusterRegistry
         ? [...options.allowedRegistries, options.clusterRegistry]
         : options.allowedRegistries;
+    this.#clusterRegistry = options.clusterRegistry;
+    this.#clusterRegistryToken = options.clusterRegistryToken;
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -195,7 +201,12 @@ export class ImageImports {
       return { ok: false, error: new RegistryError('InvalidResponse', parsed.message) };
     try {
       const credentials = credentialsFor(image.from.name, pullSecrets);
+      const ownToken =
+        !credentials && parsed.reference.registry === this.#clusterRegistry
+          ? this.#clusterRegistryToken
+          : undefined;
       const options = {
+        ...(ownToken ? { bearerToken: await ownToken(parsed.reference.repository) } : {}),
         insecure: image.importPolicy?.insecure ?? false,
         ...(signal ? { signal } : {}),
         ...(credentials

@@ -45,3 +45,4 @@ export * from './kinds/build-config.js';
 export * from './kinds/image-stream.js';
 export * from './kinds/image-stream-tag.js';
 export * from './registry-credentials.js';
+export * from './registry-scope.js';

@@ -1,8 +1,13 @@
 import {
   ApiError,
   builtinKinds,
+  CLUSTER_REGISTRY_PATH,
+  isApiError,
   isStatus,
+  REGISTRY_TOKEN_PATH,
   resourcePath,
+  type ClusterRegistryInfo,
+  type RegistryTokenResponse,
   type AnyKindDefinition,
   type ApiList,
   type ApiObject,
@@ -432,6 +437,30 @@ export class ApiClient {
   /** The user the token belongs to. */
   async whoami(options: RequestOptions = {}): Promise<User> {
     return this.request<User>('GET', '/apis/user.openshift.io/v1/users/~', {
+      signal: options.signal,
+    });
+  }
+
+  /** Where the cluster registry is; undefined when the cluster has none. */
+  async clusterRegistry(options: RequestOptions = {}): Promise<ClusterRegistryInfo | undefined> {
+    try {
+      return await this.request<ClusterRegistryInfo>('GET', CLUSTER_REGISTRY_PATH, {
+        signal: options.signal,
+      });
+    } catch (err) {
+      if (isApiError(err) && err.reason === 'NotFound') return undefined;
+      throw err;
+    }
+  }
+
+  /** A cluster registry token granting what this user may have of `scopes`. */
+  async registryToken(
+    service: string,
+    scopes: readonly string[],
+    options: RequestOptions = {},
+  ): Promise<RegistryTokenResponse> {
+    return this.request<RegistryTokenResponse>('GET', REGISTRY_TOKEN_PATH, {
+      query: { service, scope: scopes.join(' ') },
       signal: options.signal,
     });
   }

@@ -15,11 +15,14 @@ import { randomServiceRange } from '../support/service-range.js';
 import { removeServiceRules } from '../../agent/network/service-proxy.js';
 import { cleanupRun } from '../agent/support.js';
 import { slipway } from '../cli/support/slipway.js';
+import { loadOrCreateTokens } from '../../master/auth/tokens.js';
+import { pushAs, requestRegistryToken, tokenChallenge } from '../support/registry.js';
 import {
   assertDockerAvailable,
   dockerClient,
   ensureImage,
   newTestRun,
+  PAUSE_IMAGE,
   TEST_LABEL,
   TEST_RUN_LABEL,
 } from '../support/docker.js';
@@ -92,6 +95,7 @@ describe('slipway up and the registry', () => {
   it('starts the registry, pushes the builder images to it, and adopts it after down and up', async () => {
     const first = await up();
     const address = registryLine(first);
+    const adminToken = (await loadOrCreateTokens(dataDir)).adminToken;
     expect(first).toContain(
       `  registry     ${address} (container ${registryContainerName(dataDir)}, data in ${join(dataDir, 'registry')})`,
     );
@@ -122,9 +126,16 @@ describe('slipway up and the registry', () => {
           new RegExp(`^${address.replace(/\./g, '\\.')}/openshift/${b.name}@sha256:[0-9a-f]{64}$`),
         );
         const digest = t.dockerImageReference.split('@')[1];
+        // Read as any user reads it: with a token for that repository.
+        const { token } = await requestRegistryToken(address, adminToken, [
+          `repository:openshift/${b.name}:pull`,
+        ]);
         const res = await fetch(`http://${address}/v2/openshift/${b.name}/manifests/${t.tag}`, {
           method: 'HEAD',
-          headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+          headers: {
+            Accept: 'application/vnd.docker.distribution.manifest.v2+json',
+            Authorization: `Bearer ${token}`,
+          },
         });
         expect(res.headers.get('docker-content-digest')).toBe(digest);
       }
@@ -134,7 +145,7 @@ describe('slipway up and the registry', () => {
     await down();
     const afterDown = await container.inspect();
     expect(afterDown.State.Running).toBe(true);
-    expect((await fetch(`http://${address}/v2/`)).status).toBe(200);
+    expect(await tokenChallenge(address)).toMatchObject({ status: 401 });
 
     // The next up adopts it: same address, same container, never restarted.
     const second = await up();
@@ -142,6 +153,75 @@ describe('slipway up and the registry', () => {
     const adopted = await container.inspect();
     expect(adopted.Id).toBe(afterDown.Id);
     expect(adopted.State.StartedAt).toBe(started);
+    await down();
+  });
+
+  it('refuses anonymous pulls and pushes, and a node pushes only where a build outputs (X6)', async () => {
+    const address = registryLine(await up());
+    const tokens = await loadOrCreateTokens(dataDir);
+
+    // The registry sends every client to the master's token endpoint, which wants a Slipway token.
+    const challenge = await tokenChallenge(address);
+    expect(challenge.status).toBe(401);
+    expect(challenge.realm).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/openshift\/token$/);
+    expect(challenge.service).toBe('slipway-registry');
+    const scope = ['repository:a/app:pull,push'];
+    expect((await requestRegistryToken(address, undefined, scope)).status).toBe(401);
+    expect((await requestRegistryToken(address, 'not-a-slipway-token', scope)).status).toBe(401);
+    await expect(
+      pushAs(docker, PAUSE_IMAGE, `${address}/a/app:anonymous`, { address }, {}),
+    ).rejects.toThrow(/unauthorized|authentication required/i);
+    const upload = await fetch(`http://${address}/v2/a/app/blobs/uploads/`, { method: 'POST' });
+    expect(upload.status).toBe(401);
+    expect((await fetch(`http://${address}/v2/openshift/nodejs/manifests/latest`)).status).toBe(
+      401,
+    );
+
+    // A token whose claims were changed after signing is refused.
+    const admin = await requestRegistryToken(address, tokens.adminToken, scope);
+    expect(admin.access).toEqual([
+      { type: 'repository', name: 'a/app', actions: ['pull', 'push'] },
+    ]);
+    const [header, payload, signature] = admin.token!.split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
+    claims.access = [{ type: 'repository', name: 'b/app', actions: ['pull', 'push'] }];
+    const forged = [header, Buffer.from(JSON.stringify(claims)).toString('base64url'), signature];
+    const forgedUpload = await fetch(`http://${address}/v2/b/app/blobs/uploads/`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${forged.join('.')}` },
+    });
+    expect(forgedUpload.status).toBe(401);
+
+    // docker login with the admin's Slipway token: the engine gets its own token and pushes.
+    await pushAs(
+      docker,
+      PAUSE_IMAGE,
+      `${address}/a/app:admin`,
+      { address },
+      {
+        username: 'admin',
+        password: tokens.adminToken,
+      },
+    );
+
+    // A node pulls any project's images (it runs their pods) but gets no push where no build
+    // of the repository's project is under way; the registry refuses that push.
+    const node = await requestRegistryToken(address, tokens.joinToken, scope);
+    expect(node.access).toEqual([{ type: 'repository', name: 'a/app', actions: ['pull'] }]);
+    await expect(
+      pushAs(
+        docker,
+        PAUSE_IMAGE,
+        `${address}/a/app:node`,
+        { address },
+        {
+          registrytoken: node.token!,
+        },
+      ),
+    ).rejects.toThrow(/unauthorized|authentication required|denied/i);
     await down();
   });
 });

@@ -117,22 +117,63 @@ export async function pushAs(
   docker: Docker,
   source: string,
   target: string,
-  registry: TestRegistry,
-  login: RegistryLogin,
+  registry: { address: string },
+  login: RegistryLogin | { registrytoken: string } | Record<string, never>,
 ): Promise<void> {
   const colon = target.lastIndexOf(':');
   await docker.getImage(source).tag({ repo: target.slice(0, colon), tag: target.slice(colon + 1) });
-  const push = await docker
-    .getImage(target)
-    .push({ authconfig: { ...login, serveraddress: registry.address } });
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(push, (err, output) => {
-      const failed = (output as { error?: string }[] | undefined)?.find((o) => o.error);
-      if (err || failed) reject(new Error(`push ${target}: ${err?.message ?? failed?.error}`));
-      else resolve();
+  try {
+    const push = await docker
+      .getImage(target)
+      .push({ authconfig: { ...login, serveraddress: registry.address } });
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(push, (err, output) => {
+        const failed = (output as { error?: string }[] | undefined)?.find((o) => o.error);
+        if (err || failed) reject(new Error(`push ${target}: ${err?.message ?? failed?.error}`));
+        else resolve();
+      });
     });
+  } finally {
+    await docker.getImage(target).remove({ noprune: true });
+  }
+}
+
+/** A registry's Bearer challenge (token authentication): where to ask for tokens. */
+export async function tokenChallenge(
+  address: string,
+): Promise<{ status: number; realm: string; service: string }> {
+  const res = await fetch(`http://${address}/v2/`);
+  await res.arrayBuffer();
+  const header = res.headers.get('www-authenticate') ?? '';
+  const param = (name: string): string => new RegExp(`${name}="([^"]*)"`).exec(header)?.[1] ?? '';
+  return { status: res.status, realm: param('realm'), service: param('service') };
+}
+
+/**
+ * A token from the registry's token service for `scopes`, asked for as `docker login` does:
+ * Basic credentials whose password is `password` (undefined: anonymously). The HTTP status and
+ * the token (when there is one).
+ */
+export async function requestRegistryToken(
+  address: string,
+  password: string | undefined,
+  scopes: readonly string[],
+): Promise<{ status: number; token?: string; access?: unknown }> {
+  const { realm, service } = await tokenChallenge(address);
+  const url = new URL(realm);
+  url.searchParams.set('service', service);
+  for (const scope of scopes) url.searchParams.append('scope', scope);
+  const res = await fetch(url, {
+    headers: password
+      ? { authorization: `Basic ${Buffer.from(`user:${password}`).toString('base64')}` }
+      : {},
   });
-  await docker.getImage(target).remove({ noprune: true });
+  const body = (await res.json()) as { token?: string };
+  if (!body.token) return { status: res.status };
+  const claims = JSON.parse(Buffer.from(body.token.split('.')[1]!, 'base64url').toString()) as {
+    access?: unknown;
+  };
+  return { status: res.status, token: body.token, access: claims.access };
 }
 
 /** A kubernetes.io/dockerconfigjson Secret with `login` for `registry`. */
