@@ -98,7 +98,7 @@ describe('ensureRegistry', () => {
     };
     const name = registryContainerName(dataDir);
     await ensureRegistry(docker, options({ auth }));
-    const spec = docker.containers.get(name)!.spec;
+    const spec = docker.containers.get(name)!.spec!;
     expect(spec.env).toEqual({
       ...REGISTRY_ENV,
       REGISTRY_AUTH_TOKEN_REALM: auth.realm,
@@ -121,7 +121,7 @@ describe('ensureRegistry', () => {
       options({ auth: { ...auth, certPem: 'CERT B' } }),
     );
     expect(replaced.adopted).toBe(false);
-    expect(docker.containers.get(name)!.spec.labels[REALM_LABEL]).toBe(auth.realm);
+    expect(docker.containers.get(name)!.spec!.labels[REALM_LABEL]).toBe(auth.realm);
     expect((await ensureRegistry(docker, options())).adopted).toBe(false);
     expect(await registryRealm(docker, dataDir)).toBeUndefined();
   });
