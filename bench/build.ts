@@ -133,9 +133,14 @@ function slipway(args: readonly string[], options: { stdin?: string; timeoutMs?:
   return must(NODE, [SLIPWAY, ...args], { ...options, env: slipwayEnv() });
 }
 
-function docker(args: readonly string[], timeoutMs = 120_000) {
-  // The classic builder: the one the agent's Docker-strategy builds use (no buildx here).
-  return must('docker', args, { env: { ...process.env, DOCKER_BUILDKIT: '0' }, timeoutMs });
+function docker(args: readonly string[], timeoutMs = 120_000, stdin?: string) {
+  // The classic builder: the one the agent's Docker-strategy builds use (no buildx here). The
+  // docker CLI's credentials (the registry login) stay in the bench's own HOME.
+  return must('docker', args, {
+    env: { ...process.env, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: join(home, '.docker') },
+    timeoutMs,
+    ...(stdin !== undefined ? { stdin } : {}),
+  });
 }
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
@@ -212,6 +217,9 @@ async function startStack(stack: Partial<Stack>): Promise<Stack> {
     180_000,
   );
   await slipway(['new-project', NS]);
+  // The registry takes no anonymous push: the baseline logs in as users do.
+  const token = (await slipway(['whoami', '-t'])).stdout.trim();
+  await docker(['login', stack.registry, '-u', 'admin', '--password-stdin'], 30_000, token);
 
   // The application as a git repository served by git daemon on loopback.
   const gitRoot = await mkdtemp(join(tmpdir(), 'slipway-bench-git-'));

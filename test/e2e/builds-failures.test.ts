@@ -4,6 +4,8 @@
 // assemble that fails on a dependency no registry has (GenericBuildFailed, with the log tail), a
 // post-commit hook whose tests fail (PostCommitHookFailed, nothing pushed). And the generic
 // webhook: the wrong secret starts no build, the BuildConfig's own secret starts one.
+import { loadOrCreateTokens } from '../../master/auth/tokens.js';
+import { requestRegistryToken } from '../support/registry.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import {
@@ -168,10 +170,16 @@ describe.concurrent('failed builds say why', () => {
     expect(log).toContain('error: the post-commit hook exited with code 1');
     expect(log).not.toContain('Pushing image');
     await expectFailed('node-failing-test', 'PostCommitHookFailed', log);
-    const manifest = await fetch(
-      `http://${stack.registry}/v2/${NS}/node-failing-test/manifests/latest`,
-      { method: 'HEAD' },
+    const repository = `${NS}/node-failing-test`;
+    const { token } = await requestRegistryToken(
+      stack.registry,
+      (await loadOrCreateTokens(stack.dataDir)).adminToken,
+      [`repository:${repository}:pull`],
     );
+    const manifest = await fetch(`http://${stack.registry}/v2/${repository}/manifests/latest`, {
+      method: 'HEAD',
+      headers: { Authorization: `Bearer ${token}` },
+    });
     expect(manifest.status).toBe(404);
   }, 150_000);
 });
