@@ -9,14 +9,15 @@
  */
 import { join } from 'node:path';
 import {
+  type ConfigMap,
   configMapKind,
   isApiError,
-  podKind,
-  secretKind,
-  type ConfigMap,
   type Pod,
+  podKind,
   type PodStatus,
   type Secret,
+  secretKind,
+  unlessNotFound,
 } from '../src/api/index.js';
 import { clientVersion } from '../src/cli/version.js';
 import { ApiClient, EventRecorder } from '../src/client/index.js';
@@ -90,16 +91,6 @@ function clusterDnsOption(network: ServiceNetworking | undefined): {
 } {
   const clusterDns = network?.clusterDns();
   return clusterDns ? { clusterDns } : {};
-}
-
-/** The object, or undefined when the API says it does not exist. */
-async function orUndefined<T>(get: Promise<T>): Promise<T | undefined> {
-  try {
-    return await get;
-  } catch (err) {
-    if (isApiError(err, 'NotFound')) return undefined;
-    throw err;
-  }
 }
 
 /** Starts the agent; rejects when Docker does not answer or the master refuses the token. */
@@ -242,9 +233,9 @@ export async function startAgent(
     docker: buildEngine,
     api: {
       secret: (namespace, name, s) =>
-        orUndefined(client.get<Secret>(secretKind, name, { namespace, signal: s })),
+        unlessNotFound(client.get<Secret>(secretKind, name, { namespace, signal: s })),
       configMap: (namespace, name, s) =>
-        orUndefined(client.get<ConfigMap>(configMapKind, name, { namespace, signal: s })),
+        unlessNotFound(client.get<ConfigMap>(configMapKind, name, { namespace, signal: s })),
       binarySource: (namespace, buildName, s) =>
         client.openStream(
           `/apis/build.openshift.io/v1/namespaces/${encodeURIComponent(namespace)}/builds/${encodeURIComponent(buildName)}/source`,

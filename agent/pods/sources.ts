@@ -4,12 +4,12 @@
  * CreateContainerConfigError or FailedMount Kubernetes reports.
  */
 import {
-  configMapKind,
-  isApiError,
-  secretKind,
   type ConfigMap,
+  configMapKind,
   type Pod,
   type Secret,
+  secretKind,
+  unlessNotFound,
 } from '../../src/api/index.js';
 import type { ApiClient } from '../../src/client/index.js';
 
@@ -55,12 +55,7 @@ export async function fetchSources(
     kind: typeof configMapKind | typeof secretKind,
     name: string,
   ): Promise<T | undefined> => {
-    try {
-      return await client.get<T>(kind, name, { namespace, signal });
-    } catch (err) {
-      if (isApiError(err, 'NotFound')) return undefined;
-      throw err;
-    }
+    return unlessNotFound(client.get<T>(kind, name, { namespace, signal }));
   };
   await Promise.all([
     ...refs.configMaps.map(async (name) => {

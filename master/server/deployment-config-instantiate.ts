@@ -13,7 +13,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
-import { ApiError, isApiError } from '../../src/api/errors.js';
+import { ApiError, isApiError, unlessNotFound } from '../../src/api/errors.js';
 import {
   deploymentConfigKind,
   imageStreamKind,
@@ -100,12 +100,7 @@ export class DeploymentConfigInstantiator {
     namespace: string,
     name: string,
   ): Promise<T | undefined> {
-    try {
-      return (await this.#resources.get(def, namespace, name)) as T;
-    } catch (err) {
-      if (isApiError(err, 'NotFound')) return undefined;
-      throw err;
-    }
+    return (await unlessNotFound(this.#resources.get(def, namespace, name))) as T | undefined;
   }
 
   async instantiate(

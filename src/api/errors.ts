@@ -150,6 +150,16 @@ export function isApiError(err: unknown, reason?: ErrorReason): err is ApiError 
   return err instanceof ApiError && (reason === undefined || err.reason === reason);
 }
 
+/** What `pending` resolves to, or undefined when it fails with NotFound (no such object). */
+export async function unlessNotFound<T>(pending: Promise<T>): Promise<T | undefined> {
+  try {
+    return await pending;
+  } catch (err) {
+    if (isApiError(err, 'NotFound')) return undefined;
+    throw err;
+  }
+}
+
 export function isStatus(value: unknown): value is Status {
   return (
     typeof value === 'object' &&

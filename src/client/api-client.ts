@@ -1,20 +1,20 @@
 import {
-  ApiError,
-  builtinKinds,
-  CLUSTER_REGISTRY_PATH,
-  isApiError,
-  isStatus,
-  REGISTRY_TOKEN_PATH,
-  resourcePath,
-  type ClusterRegistryInfo,
-  type RegistryTokenResponse,
   type AnyKindDefinition,
+  ApiError,
   type ApiList,
   type ApiObject,
+  builtinKinds,
+  CLUSTER_REGISTRY_PATH,
+  type ClusterRegistryInfo,
   type ErrorReason,
+  isStatus,
   type KindRegistry,
   type Project,
+  REGISTRY_TOKEN_PATH,
+  type RegistryTokenResponse,
+  resourcePath,
   type Status,
+  unlessNotFound,
   type WatchEvent,
 } from '../api/index.js';
 import { podKind, projectKind, projectRequestKind } from '../api/kinds/index.js';
@@ -443,14 +443,9 @@ export class ApiClient {
 
   /** Where the cluster registry is; undefined when the cluster has none. */
   async clusterRegistry(options: RequestOptions = {}): Promise<ClusterRegistryInfo | undefined> {
-    try {
-      return await this.request<ClusterRegistryInfo>('GET', CLUSTER_REGISTRY_PATH, {
-        signal: options.signal,
-      });
-    } catch (err) {
-      if (isApiError(err) && err.reason === 'NotFound') return undefined;
-      throw err;
-    }
+    return unlessNotFound(
+      this.request<ClusterRegistryInfo>('GET', CLUSTER_REGISTRY_PATH, { signal: options.signal }),
+    );
   }
 
   /** A cluster registry token granting what this user may have of `scopes`. */

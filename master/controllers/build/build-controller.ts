@@ -1,22 +1,23 @@
 import {
+  type Build,
   BUILD_NAME_ANNOTATION,
   BUILD_REASON_MESSAGES,
+  type BuildConfig,
   buildConfigNameOf,
   buildPodName,
+  type BuildStatus,
+  type ImageStream,
   imageStreamRepository,
   isApiError,
   isBuildFinished,
   objectKey,
   parseImageStreamTagName,
+  type Pod,
   resolveImageReference,
   strategyFrom,
   strategyType,
+  unlessNotFound,
   withTagEvent,
-  type Build,
-  type BuildConfig,
-  type BuildStatus,
-  type ImageStream,
-  type Pod,
 } from '../../../src/api/index.js';
 import {
   Controller,
@@ -209,12 +210,7 @@ export class BuildController {
   }
 
   async #write(build: Build, status: BuildStatus, signal: AbortSignal): Promise<Build | undefined> {
-    try {
-      return await this.#client.updateBuild({ ...build, status }, signal);
-    } catch (err) {
-      if (isApiError(err, 'NotFound')) return undefined;
-      throw err;
-    }
+    return unlessNotFound(this.#client.updateBuild({ ...build, status }, signal));
   }
 
   #event(build: Build, type: 'Normal' | 'Warning', reason: string, message: string): void {

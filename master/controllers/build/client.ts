@@ -1,16 +1,17 @@
 import {
-  buildConfigKind,
-  buildKind,
-  imageStreamImportKind,
-  imageStreamKind,
-  isApiError,
-  podKind,
-  resourcePath,
   type ApiObject,
   type Build,
   type BuildConfig,
+  buildConfigKind,
+  buildKind,
   type ImageStream,
+  imageStreamImportKind,
+  imageStreamKind,
+  isApiError,
   type Pod,
+  podKind,
+  resourcePath,
+  unlessNotFound,
 } from '../../../src/api/index.js';
 import type { ApiClient } from '../../../src/client/index.js';
 import type { ScheduledImport } from './scheduled-imports.js';
@@ -49,15 +50,6 @@ export interface BuildClient {
   ): Promise<Build>;
 }
 
-async function orUndefined<T>(read: Promise<T>): Promise<T | undefined> {
-  try {
-    return await read;
-  } catch (err) {
-    if (isApiError(err, 'NotFound')) return undefined;
-    throw err;
-  }
-}
-
 async function deleteWithUid(
   client: ApiClient,
   path: string,
@@ -87,11 +79,11 @@ export function httpBuildClient(client: ApiClient): BuildClient {
         signal,
       ),
     getPod: (namespace, name, signal) =>
-      orUndefined(client.get<Pod>(podKind, name, { namespace, signal })),
+      unlessNotFound(client.get<Pod>(podKind, name, { namespace, signal })),
     getBuild: (namespace, name, signal) =>
-      orUndefined(client.get<Build>(buildKind, name, { namespace, signal })),
+      unlessNotFound(client.get<Build>(buildKind, name, { namespace, signal })),
     getBuildConfig: (namespace, name, signal) =>
-      orUndefined(client.get<BuildConfig>(buildConfigKind, name, { namespace, signal })),
+      unlessNotFound(client.get<BuildConfig>(buildConfigKind, name, { namespace, signal })),
     updateBuild: (build, signal) => client.update(buildKind, build, { signal }),
     deleteBuild: (build, signal) =>
       deleteWithUid(

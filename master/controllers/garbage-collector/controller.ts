@@ -1,10 +1,11 @@
 import {
-  isApiError,
-  objectKey,
   type AnyKindDefinition,
   type ApiObject,
+  isApiError,
   type KindRegistry,
+  objectKey,
   type OwnerReference,
+  unlessNotFound,
 } from '../../../src/api/index.js';
 import type { ApiClient } from '../../../src/client/index.js';
 import {
@@ -41,14 +42,8 @@ export interface GarbageCollectorClient {
 
 export function httpGarbageCollectorClient(client: ApiClient): GarbageCollectorClient {
   return {
-    async get(def, namespace, name, signal) {
-      try {
-        return await client.get(def, name, { namespace, signal });
-      } catch (err) {
-        if (isApiError(err, 'NotFound')) return undefined;
-        throw err;
-      }
-    },
+    get: (def, namespace, name, signal) =>
+      unlessNotFound(client.get(def, name, { namespace, signal })),
     async delete(def, obj, signal) {
       const { namespace, name = '', uid, resourceVersion } = obj.metadata;
       try {

@@ -1,4 +1,10 @@
-import { isApiError, podKind, type AnyKindDefinition, type Pod } from '../../../src/api/index.js';
+import {
+  type AnyKindDefinition,
+  isApiError,
+  type Pod,
+  podKind,
+  unlessNotFound,
+} from '../../../src/api/index.js';
 import type { ApiClient } from '../../../src/client/index.js';
 import type { Workload } from './workload.js';
 
@@ -39,14 +45,8 @@ export function httpReplicationClient(
         namespace: pod.metadata.namespace,
         signal,
       }),
-    async getWorkload(namespace, name, signal) {
-      try {
-        return await client.get<Workload>(def, name, { namespace, signal });
-      } catch (err) {
-        if (isApiError(err, 'NotFound')) return undefined;
-        throw err;
-      }
-    },
+    getWorkload: (namespace, name, signal) =>
+      unlessNotFound(client.get<Workload>(def, name, { namespace, signal })),
     updateStatus: (workload, signal) => client.updateStatus<Workload>(def, workload, { signal }),
   };
 }

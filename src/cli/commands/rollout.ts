@@ -4,7 +4,7 @@
  * The controller does the rollouts; these commands ask the API and watch.
  */
 import type { Command } from 'commander';
-import { isApiError, resourcePath, type AnyKindDefinition } from '../../api/index.js';
+import { type AnyKindDefinition, resourcePath, unlessNotFound } from '../../api/index.js';
 import {
   deploymentConfigKind,
   deploymentKind,
@@ -110,16 +110,11 @@ async function versionRc(
   name: string,
   version: number,
 ): Promise<ReplicationController | undefined> {
-  try {
-    return await client.get<ReplicationController>(
-      replicationControllerKind,
-      deploymentNameFor(name, version),
-      { namespace },
-    );
-  } catch (err) {
-    if (isApiError(err, 'NotFound')) return undefined;
-    throw err;
-  }
+  return unlessNotFound(
+    client.get<ReplicationController>(replicationControllerKind, deploymentNameFor(name, version), {
+      namespace,
+    }),
+  );
 }
 
 /** Asks for a new version of DeploymentConfig `name` (`latest`: with its triggers' images). */

@@ -5,7 +5,7 @@
  * wait --for=condition=Available deployment/web --timeout=2m`.
  */
 import type { Command } from 'commander';
-import { isApiError, type ApiObject } from '../../api/index.js';
+import { type ApiObject, unlessNotFound } from '../../api/index.js';
 import type { ApiClient } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
@@ -116,14 +116,11 @@ async function present(
   target: Target,
   namespace: string | undefined,
 ): Promise<ApiObject | undefined> {
-  try {
-    return await client.get(target.def, target.name!, {
+  return unlessNotFound(
+    client.get(target.def, target.name!, {
       namespace: target.def.namespaced ? namespace : undefined,
-    });
-  } catch (err) {
-    if (isApiError(err, 'NotFound')) return undefined;
-    throw err;
-  }
+    }),
+  );
 }
 
 export function registerWaitCommand(program: Command, ctx: CliContext): void {
