@@ -272,7 +272,7 @@ export async function startPlatform(
 
 /**
  * The port of the token endpoint the data directory's registry sends clients to, when its
- * registry has one on `host`: `up` asked for any free port takes it again, so the registry
+ * registry has one on `host` (a URL's hostname: IPv6 in brackets): `up` asked for any free port takes it again, so the registry
  * (whose settings name it) is kept rather than replaced.
  */
 export async function previousApiPort(
@@ -288,7 +288,7 @@ export async function previousApiPort(
   if (!realm) return undefined;
   try {
     const url = new URL(realm);
-    return url.hostname === host || url.hostname === `[${host}]` ? Number(url.port) : undefined;
+    return url.hostname === host ? Number(url.port) : undefined;
   } catch {
     return undefined;
   }

@@ -79,6 +79,12 @@ function routerListen(opts: ServerOptions): RouterListen | undefined {
   return listen;
 }
 
+/** The API server's listen address as HOST:PORT, IPv6 in brackets. */
+function listenAddress(config: MasterConfig): string {
+  const { host, port } = config.listen;
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** How this process reaches its own API: a wildcard listen address is reached on loopback. */
 function loopbackUrl(url: string): string {
   return url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
@@ -367,17 +373,14 @@ export function registerServerCommands(program: Command): void {
           // The registry sends clients to the master's token endpoint, so the master's port
           // must be known before it starts: "any free port" is chosen here.
           if (config.listen.port === 0) {
-            const host = config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host;
-            const previous = await previousApiPort(config.dataDir, host, docker);
+            const realmHost = new URL(loopbackUrl(`http://${listenAddress(config)}`)).hostname;
+            const previous = await previousApiPort(config.dataDir, realmHost, docker);
             config.listen.port =
               previous && (await isPortFree(config.listen.host, previous))
                 ? previous
                 : await freePort(config.listen.host);
           }
-          const host = config.listen.host.includes(':')
-            ? `[${config.listen.host}]`
-            : config.listen.host;
-          const apiUrl = loopbackUrl(`http://${host}:${config.listen.port}`);
+          const apiUrl = loopbackUrl(`http://${listenAddress(config)}`);
           const platform = await startPlatform(config.dataDir, plan, docker, apiUrl, (line) =>
             ctx.err(`slipway: ${line}`),
           );
@@ -400,7 +403,7 @@ export function registerServerCommands(program: Command): void {
       }
       const args = [
         '--listen',
-        `${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`,
+        listenAddress(config),
         '--log-level',
         config.logLevel,
         ...(withAgent ? [] : ['--no-agent']),

@@ -25,7 +25,6 @@ import type { Logger } from 'pino';
 import { buildKind, type Build } from '../../src/api/index.js';
 import {
   CLUSTER_REGISTRY_PATH,
-  CLUSTER_REGISTRY_SERVICE,
   clusterRepository,
   REGISTRY_TOKEN_PATH,
   type ClusterRegistryInfo,
@@ -211,7 +210,7 @@ export function registryTokenRouter(options: RegistryTokenOptions): express.Rout
     }
     const info: ClusterRegistryInfo = {
       address: options.clusterRegistry,
-      service: issuer.service ?? CLUSTER_REGISTRY_SERVICE,
+      service: issuer.service,
     };
     res.json(info);
   });
