@@ -120,8 +120,8 @@ export async function startAgent(
     token: config.token,
     userAgent: `slipway-agent/${version} (${config.nodeName})`,
   });
-  // The cluster registry takes only tokens the master signs: one per repository and action.
-  const registryAuth = new ClusterRegistryAuth(client);
+  // The cluster registry takes only tokens the master signs; the engine asks for them.
+  const registryAuth = new ClusterRegistryAuth(client, config.token);
   const recorder = new EventRecorder({
     client,
     component: 'kubelet',
@@ -260,7 +260,7 @@ export async function startAgent(
       ...config.builds,
       pidsLimit: config.pidsLimit,
       defaultUid: config.defaultUid,
-      registryAuth: (ref, actions, options) => registryAuth.authFor(ref, actions, options),
+      registryAuth: (ref, signal) => registryAuth.authFor(ref, signal),
     },
     hostIP: () => node.internalIP,
     onChange: (uid) => queue.add(uid),
@@ -282,7 +282,7 @@ export async function startAgent(
   const reconciler = new PodReconciler({
     nodeName: config.nodeName,
     runtime,
-    registryAuth: (image, s) => registryAuth.authFor(image, ['pull'], { signal: s }),
+    registryAuth: (image, s) => registryAuth.authFor(image, s),
     api: {
       sources: (pod, s) => fetchSources(client, pod, s),
       updateStatus: async (pod: Pod, status: PodStatus, s) => {

@@ -59,15 +59,10 @@ export interface BuildSettings {
    * user. */
   defaultUid: number;
   /**
-   * The node's own credentials for an image (the cluster registry's token): to pull it, or to
-   * push it with pull on `alsoPull` (the builder, whose layers the push mounts). Never given to
-   * a build's containers.
+   * The node's own credentials for an image (for the cluster registry), to pull or push it.
+   * Never given to a build's containers.
    */
-  registryAuth?: (
-    ref: string,
-    actions: readonly ('pull' | 'push')[],
-    options: { alsoPull?: readonly string[]; signal?: AbortSignal },
-  ) => Promise<RegistryAuth | undefined>;
+  registryAuth?: (ref: string, signal?: AbortSignal) => Promise<RegistryAuth | undefined>;
 }
 
 export interface BuildEvents {

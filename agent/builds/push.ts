@@ -94,12 +94,10 @@ export async function pushOutput(
   let digest: string;
   try {
     ({ digest } = await ctx.docker.push(output, {
-      auth: await registryAuthFor(
-        ctx,
-        output,
-        { name: ctx.spec.build.spec.output?.pushSecret?.name, what: 'push' },
-        ['pull', 'push'],
-      ),
+      auth: await registryAuthFor(ctx, output, {
+        name: ctx.spec.build.spec.output?.pushSecret?.name,
+        what: 'push',
+      }),
       signal: ctx.signal,
       onProgress: (p) => {
         const line = progress.update(p);

@@ -3,8 +3,7 @@
  * builder image, `output.pushSecret` for the push and for the previous output image an
  * incremental build reads. Each is a dockerconfigjson or dockercfg Secret of the build's project;
  * its entry for the image's registry is used (src/api/registry-credentials.ts). The node's own
- * credentials (BuildSettings.registryAuth: tokens for the cluster registry) win where it has
- * some.
+ * credentials (BuildSettings.registryAuth, for the cluster registry) win where it has some.
  */
 import { credentialsFor } from '../../src/api/index.js';
 import type { RegistryAuth } from '../docker/build-engine.js';
@@ -12,28 +11,15 @@ import type { BuildContext } from './context.js';
 import { BuildFailure } from './types.js';
 
 /**
- * The credentials for `image`: the node's own where it has some (the cluster registry's token
- * for `actions`), else the Secret `secretName`'s (said in the log when unusable).
+ * The credentials for `image`: the node's own where it has some (for the cluster registry),
+ * else the Secret `secretName`'s (said in the log when unusable).
  */
 export async function registryAuthFor(
   ctx: BuildContext,
   image: string,
   from: { name: string | undefined; what: string },
-  actions: readonly ('pull' | 'push')[] = ['pull'],
 ): Promise<RegistryAuth | undefined> {
-  let own: RegistryAuth | undefined;
-  try {
-    own = await ctx.settings.registryAuth?.(image, actions, {
-      ...(actions.includes('push') ? { alsoPull: [ctx.spec.image] } : {}),
-      signal: ctx.signal,
-    });
-  } catch (err) {
-    if (ctx.signal.aborted) throw new BuildFailure('Cancelled', 'the build was cancelled');
-    throw new BuildFailure(
-      actions.includes('push') ? 'PushImageToRegistryFailed' : 'GenericBuildFailed',
-      `cannot get a token for the cluster registry: ${(err as Error).message}`,
-    );
-  }
+  const own = await ctx.settings.registryAuth?.(image, ctx.signal);
   const { name: secretName, what } = from;
   if (own || !secretName) return own;
   let secret;

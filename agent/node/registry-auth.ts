@@ -1,95 +1,46 @@
 /**
  * The node's credentials for the cluster registry, which takes only tokens the master signs:
- * for each pull or push of an image there, the agent asks the master's token endpoint for a
- * token scoped to that repository (with its own join token) and hands it to the engine as a
- * `registrytoken`, which the engine sends as it is. The engine never holds the node's token,
- * and a token opens one repository for five minutes.
+ * for an image there, the engine gets the node's own Slipway token as a Basic password, and
+ * asks the master's token endpoint (the registry's realm) for the scopes each pull or push
+ * needs, as `docker login` does. The engine must do the asking itself: a push mounts layers
+ * from whichever repositories of the registry already hold them, which only the engine knows,
+ * and a token fixed beforehand without them makes it upload those layers again (measured: ~5 s
+ * more for the first push of a Node.js app).
  *
- * Tokens are kept until a minute before they expire; where the registry is, for a minute.
- * Images of other registries get nothing here (their pull secrets apply).
+ * What the token may do is the master's decision (master/server/registry-token.ts): a node
+ * pulls anything and pushes only to a running build's output. Where the registry is, is asked
+ * of the master and kept for a minute; images of other registries get nothing here (their
+ * pull secrets apply).
  */
-import {
-  clusterRepository,
-  formatScope,
-  type ClusterRegistryInfo,
-  type RegistryTokenResponse,
-} from '../../src/api/registry-scope.js';
+import { clusterRepository, type ClusterRegistryInfo } from '../../src/api/registry-scope.js';
 import type { RegistryAuth } from '../docker/images.js';
 
-export interface RegistryTokenSource {
+export interface ClusterRegistrySource {
   clusterRegistry(options: { signal?: AbortSignal }): Promise<ClusterRegistryInfo | undefined>;
-  registryToken(
-    service: string,
-    scopes: readonly string[],
-    options: { signal?: AbortSignal },
-  ): Promise<RegistryTokenResponse>;
 }
 
-export type RegistryAction = 'pull' | 'push';
-
+/** The user name the engine sends with the node's token (the token endpoint ignores it). */
+export const NODE_REGISTRY_USER = 'node';
 const INFO_TTL_MS = 60_000;
 const INFO_RETRY_MS = 5_000;
-/** A token is used until this long before it expires. */
-const TOKEN_MARGIN_MS = 60_000;
-const DEFAULT_TOKEN_SECONDS = 60;
-const MAX_CACHED = 256;
 
 export class ClusterRegistryAuth {
-  readonly #source: RegistryTokenSource;
+  readonly #source: ClusterRegistrySource;
+  readonly #token: string;
   readonly #now: () => number;
   #info: { value: ClusterRegistryInfo | undefined; until: number } | undefined;
-  readonly #tokens = new Map<string, { token: string; until: number }>();
 
-  constructor(source: RegistryTokenSource, options: { now?: () => number } = {}) {
+  constructor(source: ClusterRegistrySource, token: string, options: { now?: () => number } = {}) {
     this.#source = source;
+    this.#token = token;
     this.#now = options.now ?? Date.now;
   }
 
-  /**
-   * Engine credentials for `image` when it is in the cluster registry: a token for its
-   * repository with `actions`, and pull on the repositories of `alsoPull` there (a push mounts
-   * the builder's layers from its repository). Undefined for images of other registries.
-   */
-  async authFor(
-    image: string,
-    actions: readonly RegistryAction[],
-    options: { alsoPull?: readonly string[]; signal?: AbortSignal } = {},
-  ): Promise<RegistryAuth | undefined> {
-    const info = await this.#registry(options.signal);
-    if (!info) return undefined;
-    const repository = clusterRepository(image, info.address);
-    if (!repository) return undefined;
-    const scopes = [formatScope({ type: 'repository', name: repository, actions: [...actions] })];
-    for (const other of options.alsoPull ?? []) {
-      const name = clusterRepository(other, info.address);
-      if (name && name !== repository) {
-        scopes.push(formatScope({ type: 'repository', name, actions: ['pull'] }));
-      }
-    }
-    const key = `${info.service}\n${scopes.join(' ')}`;
-    const now = this.#now();
-    const cached = this.#tokens.get(key);
-    if (cached && cached.until > now) return { registrytoken: cached.token };
-    const answer = await this.#source.registryToken(info.service, scopes, {
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    const token = answer.token || answer.access_token;
-    if (!token) throw new Error('the master answered without a registry token');
-    const lifetimeMs = (answer.expires_in ?? DEFAULT_TOKEN_SECONDS) * 1000;
-    this.#remember(key, token, now + lifetimeMs - TOKEN_MARGIN_MS);
-    return { registrytoken: token };
-  }
-
-  #remember(key: string, token: string, until: number): void {
-    if (until <= this.#now()) return;
-    if (this.#tokens.size >= MAX_CACHED) {
-      const now = this.#now();
-      for (const [k, v] of this.#tokens) if (v.until <= now) this.#tokens.delete(k);
-      if (this.#tokens.size >= MAX_CACHED) {
-        this.#tokens.delete(this.#tokens.keys().next().value!);
-      }
-    }
-    this.#tokens.set(key, { token, until });
+  /** Engine credentials for `image` when it is in the cluster registry; else undefined. */
+  async authFor(image: string, signal?: AbortSignal): Promise<RegistryAuth | undefined> {
+    const info = await this.#registry(signal);
+    if (!info || clusterRepository(image, info.address) === undefined) return undefined;
+    return { username: NODE_REGISTRY_USER, password: this.#token, serveraddress: info.address };
   }
 
   async #registry(signal: AbortSignal | undefined): Promise<ClusterRegistryInfo | undefined> {
@@ -100,7 +51,7 @@ export class ClusterRegistryAuth {
       value = await this.#source.clusterRegistry(signal ? { signal } : {});
     } catch {
       // The master cannot say now: images of other registries need nothing from it, and a pull
-      // from the cluster registry without a token is refused there, with the registry's words.
+      // from the cluster registry without credentials is refused there, with the registry's words.
       this.#info = { value: undefined, until: now + INFO_RETRY_MS };
       return undefined;
     }

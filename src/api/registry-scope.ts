@@ -2,7 +2,7 @@
  * The access a token for the cluster registry grants, in Docker Distribution's terms: scopes
  * `TYPE:NAME:ACTIONS` (`repository:myproject/app:pull,push`, `registry:catalog:*`), as a client
  * asks for them and as the token's `access` claim lists them. Pure; shared by the master (which
- * grants) and the agent (which asks).
+ * grants) and the agent (which tells its images of the cluster registry from others).
  */
 import { parseDockerImageReference } from './image-reference.js';
 
@@ -21,14 +21,6 @@ export interface ClusterRegistryInfo {
   service: string;
 }
 
-/** The token endpoint's answer (Docker's token protocol). */
-export interface RegistryTokenResponse {
-  token: string;
-  access_token?: string;
-  expires_in?: number;
-  issued_at?: string;
-}
-
 export interface RegistryAccess {
   /** `repository` or `registry`. */
   type: string;
@@ -36,11 +28,6 @@ export interface RegistryAccess {
   name: string;
   /** `pull`, `push`, `delete` or `*`. */
   actions: string[];
-}
-
-/** `repository:NAME:pull,push`. */
-export function formatScope(access: RegistryAccess): string {
-  return `${access.type}:${access.name}:${access.actions.join(',')}`;
 }
 
 /**

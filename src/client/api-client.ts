@@ -10,8 +10,6 @@ import {
   isStatus,
   type KindRegistry,
   type Project,
-  REGISTRY_TOKEN_PATH,
-  type RegistryTokenResponse,
   resourcePath,
   type Status,
   unlessNotFound,
@@ -446,18 +444,6 @@ export class ApiClient {
     return unlessNotFound(
       this.request<ClusterRegistryInfo>('GET', CLUSTER_REGISTRY_PATH, { signal: options.signal }),
     );
-  }
-
-  /** A cluster registry token granting what this user may have of `scopes`. */
-  async registryToken(
-    service: string,
-    scopes: readonly string[],
-    options: RequestOptions = {},
-  ): Promise<RegistryTokenResponse> {
-    return this.request<RegistryTokenResponse>('GET', REGISTRY_TOKEN_PATH, {
-      query: { service, scope: scopes.join(' ') },
-      signal: options.signal,
-    });
   }
 
   async version(options: RequestOptions = {}): Promise<ServerVersion> {
