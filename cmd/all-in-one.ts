@@ -295,6 +295,29 @@ export async function previousApiPort(
 }
 
 /**
+ * Credentials for pushing the builder images: a token for all their repositories, signed again
+ * only when it has a minute left. The engine keys what it remembers of pushed layers by the
+ * credentials, and mounts a layer from another repository only under the same ones.
+ */
+function builderPushAuth(
+  issuer: RegistryTokenIssuer,
+  subject: string,
+  repositories: readonly string[],
+): () => Promise<{ registrytoken: string }> {
+  let current: { token: string; until: number } | undefined;
+  return async () => {
+    if (!current || current.until <= Date.now()) {
+      const issued = await issuer.issue(
+        subject,
+        repositories.map((name) => ({ type: 'repository', name, actions: ['pull', 'push'] })),
+      );
+      current = { token: issued.token, until: Date.now() + (issued.expiresIn - 60) * 1000 };
+    }
+    return { registrytoken: current.token };
+  };
+}
+
+/**
  * Pushes the builder images to the cluster registry (the server runs this in the background
  * once it is up); resolves with the references for the `openshift` ImageStreams, or undefined
  * when it failed (logged) or was stopped.
@@ -308,12 +331,15 @@ export async function publishBuilders(
 ): Promise<BuilderImageStream[] | undefined> {
   const started = Date.now();
   try {
-    const [{ PlatformEngine }, { publishBuilderImages }, { MASTER_REGISTRY_SUBJECT }] =
-      await Promise.all([
-        import('../agent/docker/platform-engine.js'),
-        import('../agent/platform/builder-images.js'),
-        import('../master/auth/registry-tokens.js'),
-      ]);
+    const [
+      { PlatformEngine },
+      { BUILDER_NAMESPACE, BUILDERS, publishBuilderImages },
+      { MASTER_REGISTRY_SUBJECT },
+    ] = await Promise.all([
+      import('../agent/docker/platform-engine.js'),
+      import('../agent/platform/builder-images.js'),
+      import('../master/auth/registry-tokens.js'),
+    ]);
     const streams = await publishBuilderImages(
       PlatformEngine.fromEndpoint(dockerEndpoint),
       registry,
@@ -321,16 +347,15 @@ export async function publishBuilders(
         paths: platformPaths(),
         logger,
         signal,
-        // The master's own push: a token for that repository alone.
+        // The master's own push: one token for every builder repository, so the engine sees the
+        // same credentials on each push and mounts the builders' shared base layers.
         ...(registryTokens
           ? {
-              auth: async (repository: string) => ({
-                registrytoken: (
-                  await registryTokens.issue(MASTER_REGISTRY_SUBJECT, [
-                    { type: 'repository', name: repository, actions: ['pull', 'push'] },
-                  ])
-                ).token,
-              }),
+              auth: builderPushAuth(
+                registryTokens,
+                MASTER_REGISTRY_SUBJECT,
+                BUILDERS.map((b) => `${BUILDER_NAMESPACE}/${b}`),
+              ),
             }
           : {}),
       },
