@@ -46,7 +46,82 @@ export function nanoTimestamp(date: Date): string {
   return date.toISOString().replace(/Z$/, '000000Z');
 }
 
-export class BuildLogWriter {
+/** What the steps of a build write to its log. */
+export interface BuildLog {
+  /** Writes each line of `text` (a trailing newline is not an extra line). */
+  line(text: string): void;
+  /** Output as it comes (container output): complete lines are written, the rest waits. */
+  output(chunk: string): void;
+  /** Writes what `output` still holds without a newline. */
+  flush(): void;
+}
+
+/** Most characters a HeldLog keeps; from the first that do not fit on, everything is dropped
+ * until release, and the log says so. */
+export const HELD_LOG_MAX_CHARS = 1024 * 1024;
+
+/**
+ * Lines of work done ahead of its place in the build (while the source is fetched), kept until
+ * the build gets there: `release` writes them to the log and forwards what comes after;
+ * `discard` drops them and what comes after.
+ */
+export class HeldLog implements BuildLog {
+  #held: { kind: 'line' | 'output' | 'flush'; text: string }[] = [];
+  #chars = 0;
+  #dropped = 0;
+  #target: BuildLog | undefined;
+  #discarded = false;
+
+  line(text: string): void {
+    this.#add('line', text);
+  }
+
+  output(chunk: string): void {
+    this.#add('output', chunk);
+  }
+
+  flush(): void {
+    this.#add('flush', '');
+  }
+
+  #add(kind: 'line' | 'output' | 'flush', text: string): void {
+    if (this.#discarded) return;
+    if (this.#target) {
+      if (kind === 'flush') this.#target.flush();
+      else this.#target[kind](text);
+      return;
+    }
+    if (this.#dropped > 0 || this.#chars + text.length > HELD_LOG_MAX_CHARS) {
+      this.#dropped += text.length;
+      return;
+    }
+    this.#chars += text.length;
+    this.#held.push({ kind, text });
+  }
+
+  /** Writes what was held to `target`, then forwards everything to it. */
+  release(target: BuildLog): void {
+    if (this.#discarded || this.#target) return;
+    for (const { kind, text } of this.#held) {
+      if (kind === 'flush') target.flush();
+      else target[kind](text);
+    }
+    if (this.#dropped > 0) {
+      target.flush();
+      target.line(`(${this.#dropped} characters of output were dropped here)`);
+    }
+    this.#held = [];
+    this.#target = target;
+  }
+
+  /** Drops what was held and everything after. */
+  discard(): void {
+    this.#discarded = true;
+    this.#held = [];
+  }
+}
+
+export class BuildLogWriter implements BuildLog {
   readonly #out: WriteStream;
   readonly #redactor: Redactor;
   readonly #maxBytes: number;

@@ -11,7 +11,7 @@ import type {
   RegistryAuth,
 } from '../docker/build-engine.js';
 import type { BuildPodSpec } from './build-pod.js';
-import type { BuildLogWriter, Redactor } from './build-log.js';
+import type { BuildLog, Redactor } from './build-log.js';
 import type { BuildWorkspace } from './workspace.js';
 
 /** The Docker operations builds use (BuildEngine; fakes in unit tests). */
@@ -27,6 +27,8 @@ export type BuildDocker = Pick<
   | 'createContainer'
   | 'run'
   | 'statPath'
+  | 'putArchive'
+  | 'getArchive'
   | 'commit'
   | 'removeContainer'
   | 'listContainers'
@@ -73,7 +75,7 @@ export interface BuildEvents {
 export interface BuildContext {
   spec: BuildPodSpec;
   workspace: BuildWorkspace;
-  log: BuildLogWriter;
+  log: BuildLog;
   redactor: Redactor;
   docker: BuildDocker;
   api: BuildApi;

@@ -14,7 +14,7 @@ import type { BuildApi, BuildContext, BuildDocker, BuildEvents, BuildSettings } 
 import { dockerBuild } from './docker-build.js';
 import { runPostCommit } from './post-commit.js';
 import { pushOutput } from './push.js';
-import { s2iBuild } from './s2i-build.js';
+import { s2iBuild, S2iHeadStart } from './s2i-build.js';
 import { fetchSource } from './source.js';
 import { BuildFailure, isBuildFailure, type BuildOutcome, type BuildResult } from './types.js';
 import type { BuildWorkspace } from './workspace.js';
@@ -87,6 +87,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   let imageId: string | undefined;
   let pushed = false;
   const removals: Promise<unknown>[] = [];
+  let head: S2iHeadStart | undefined;
   try {
     options.onRunning?.();
     const buildName = spec.build.metadata.name ?? spec.podName;
@@ -119,11 +120,15 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
         removals.push(docker.removeContainer(id).catch(() => undefined));
       },
     };
+    // An S2I build pulls its builder (and runs save-artifacts) while the source is fetched.
+    if (spec.strategy !== 'Docker') head = S2iHeadStart.start(ctx);
     const source = await fetchSource(ctx);
     if (source.revision) result.revision = source.revision;
     if (signal.aborted) throw new BuildFailure('Cancelled', 'the build was cancelled');
     const built =
-      spec.strategy === 'Docker' ? await dockerBuild(ctx, source) : await s2iBuild(ctx, source);
+      spec.strategy === 'Docker'
+        ? await dockerBuild(ctx, source)
+        : await s2iBuild(ctx, source, head);
     imageId = built.imageId;
     await runPostCommit(ctx, built.imageId, built.user, built.env);
     if (spec.outputImage) {
@@ -156,6 +161,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   } finally {
     // Nothing of the build keeps running or stays behind but the log, the result and a pushed
     // image.
+    await head?.stop();
     await Promise.all(removals);
     try {
       for (const id of await docker.listContainers(spec.podUid)) {

@@ -5,26 +5,33 @@
  *    (`io.openshift.s2i.destination`, default /tmp) and assemble user (numeric, non-root);
  * 2. find assemble, run (and save-artifacts for incremental builds) - s2i-scripts.ts;
  * 3. read `.s2iignore` and `.s2i/environment` from the source (never through a symlink);
- * 4. incremental: pull the previous output image; if it has save-artifacts, run it there and
- *    keep its stdout tar, checked, as one file under `artifacts/`; any failure: "Clean build
- *    will be performed";
+ * 4. incremental: save-artifacts in the previous output image (s2i-artifacts.ts); any failure:
+ *    "Clean build will be performed";
  * 5. run the builder with its ENTRYPOINT replaced by
  *    `/bin/sh -c "tar -C DEST -xf - && ASSEMBLE"`, the tar of `scripts/`, `artifacts/` and
  *    `src/` on stdin, the build env, as the assemble user, restricted like a pod, on the build
  *    network, without Docker socket or registry credentials;
  * 6. commit it: CMD = run, USER and ENTRYPOINT = the builder's, Env = the build env, labels =
  *    the builder's plus the build's.
+ *
+ * What needs no source starts while the source is fetched (S2iHeadStart): step 1 and, for an
+ * incremental build, step 4 with save-artifacts looked up in the scripts URLs only. Its log
+ * lines wait for their place in the log. A source with its own `.s2i/bin/save-artifacts` drops
+ * that run and save-artifacts runs again with the source's script. The assemble container is
+ * created and started, its input still to come, while save-artifacts runs.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, pipeline } from 'node:stream';
 import { TRUSTED_CA_CONFIGMAP } from '../../src/api/index.js';
-import { isRuntimeError } from '../docker/errors.js';
 import type { ImageInfo } from '../docker/build-engine.js';
 import { assembleUser, type NumericUser } from './assemble-user.js';
 import { buildLabels } from './build-labels.js';
+import { HeldLog } from './build-log.js';
+import { existInImage, podRef, pullBuilder, type BuiltImage } from './builder-image.js';
 import type { BuildContext } from './context.js';
 import { packTrees, readInside, UnsafePathError } from './pack-tree.js';
+import { saveArtifacts, sourceHasSaveArtifacts } from './s2i-artifacts.js';
 import { buildEnvironment, dockerEnv, parseEnvironmentFile, type EnvEntry } from './s2i-env.js';
 import { ignoreMatcher, parseS2iIgnore } from './s2i-ignore.js';
 import {
@@ -35,102 +42,9 @@ import {
   type ScriptName,
 } from './s2i-scripts.js';
 import { downloadScript } from './script-download.js';
-import { writeArtifactsArchive } from './artifacts-archive.js';
-import { registryAuthFor } from './registry-secrets.js';
 import type { FetchedSource } from './source.js';
 import { assembleWithTrust, CLUSTER_BUNDLE, readTrustedCa, TRUST_DIR } from './trusted-ca.js';
-import { BuildFailure, type SourceStrategy } from './types.js';
-
-export interface BuiltImage {
-  imageId: string;
-  /** `UID:GID` that later containers of this image (the post-commit hook) run as. */
-  user: string;
-  env: string[];
-}
-
-function podRef(ctx: BuildContext): { uid: string; namespace: string; name: string } {
-  return { uid: ctx.spec.podUid, namespace: ctx.spec.namespace, name: ctx.spec.podName };
-}
-
-/** Pulls an image per the strategy's forcePull; PullBuilderImageFailed when it cannot be had. */
-export async function pullBuilder(
-  ctx: BuildContext,
-  image: string,
-  forcePull: boolean,
-  pullSecret?: string,
-): Promise<ImageInfo> {
-  const present = forcePull ? undefined : await ctx.docker.imageInfo(image);
-  if (present) {
-    ctx.log.line(`Using builder image ${image} (already present on the node)`);
-    return present;
-  }
-  ctx.log.line(`Pulling image ${image} ...`);
-  ctx.events.normal('Pulling', `Pulling image "${image}"`);
-  try {
-    const info = await ctx.docker.ensureImage(image, {
-      pullPolicy: 'Always',
-      auth: await registryAuthFor(ctx, image, { name: pullSecret, what: 'pull' }),
-      signal: ctx.signal,
-    });
-    ctx.events.normal('Pulled', `Successfully pulled image "${image}"`);
-    return info;
-  } catch (err) {
-    if (ctx.signal.aborted) throw new BuildFailure('Cancelled', 'the build was cancelled');
-    if (isRuntimeError(err, 'EngineUnavailable')) throw err;
-    const message = (err as Error).message;
-    ctx.events.warning('Failed', `Failed to pull image "${image}": ${message}`);
-    throw new BuildFailure(
-      'PullBuilderImageFailed',
-      `Failed to pull builder image ${image}: ${message}`,
-    );
-  }
-}
-
-/**
- * What probes found, by image ID, user and paths: an image ID names its content, so the answer
- * never changes. Bounded; the oldest answers go first.
- */
-const probed = new Map<string, ReadonlySet<string>>();
-const PROBED_MAX = 128;
-
-/** Which of `paths` exist as files in `image`: a created (never started) probe container. */
-async function existInImage(
-  ctx: BuildContext,
-  image: string,
-  user: NumericUser,
-  paths: string[],
-): Promise<Set<string>> {
-  const key = `${image}\n${user.uid}:${user.gid}\n${paths.join('\n')}`;
-  const known = probed.get(key);
-  if (known) return new Set(known);
-  const id = await ctx.docker.createContainer({
-    pod: podRef(ctx),
-    step: `${ctx.spec.containerName}-probe`,
-    attempt: ctx.nextAttempt(),
-    image,
-    user: `${user.uid}:${user.gid}`,
-    env: [],
-    entrypoint: ['/bin/sh'],
-    cmd: ['-c', 'exit 0'],
-    stdin: false,
-    network: 'none',
-    limits: ctx.limits,
-  });
-  try {
-    const found = new Set<string>();
-    for (const p of paths) {
-      const stat = await ctx.docker.statPath(id, p);
-      if (stat && (stat.mode & 0x80000000) === 0) found.add(p); // not a directory
-    }
-    if (/^sha256:[0-9a-f]{64}$/.test(image)) {
-      if (probed.size >= PROBED_MAX) probed.delete(probed.keys().next().value!);
-      probed.set(key, new Set(found));
-    }
-    return found;
-  } finally {
-    ctx.removeLater(id);
-  }
-}
+import { BuildFailure } from './types.js';
 
 async function sourceFile(
   ctx: BuildContext,
@@ -147,122 +61,6 @@ async function sourceFile(
       );
     }
     throw err;
-  }
-}
-
-/**
- * Runs save-artifacts in the previous image; returns the tar file of the artifacts (entries
- * under `artifacts/`) for assemble, or undefined for a clean build.
- */
-async function saveArtifacts(
-  ctx: BuildContext,
-  strategy: SourceStrategy,
-  source: FetchedSource,
-  user: NumericUser,
-  destination: string,
-  env: string[],
-): Promise<string | undefined> {
-  const output = ctx.spec.outputImage;
-  const clean = (why: string): void => {
-    ctx.log.line(`${why}; Clean build will be performed`);
-  };
-  if (!output) {
-    clean('The build has no output image to take artifacts from');
-    return undefined;
-  }
-  let previous: ImageInfo | undefined;
-  try {
-    previous = await ctx.docker.ensureImage(output, {
-      pullPolicy: 'Always',
-      fallbackToLocal: true,
-      auth: await registryAuthFor(ctx, output, {
-        name: ctx.spec.build.spec.output?.pushSecret?.name,
-        what: 'push',
-      }),
-      signal: ctx.signal,
-    });
-  } catch (err) {
-    if (ctx.signal.aborted) throw new BuildFailure('Cancelled', 'the build was cancelled');
-    clean(`The previous image ${output} is not available (${(err as Error).message})`);
-    return undefined;
-  }
-  ctx.log.line(`Existing image for tag ${output} detected for incremental build`);
-  const scriptsDir = join(ctx.workspace.work, 'save-artifacts-scripts');
-  await mkdir(join(scriptsDir, 'scripts'), { recursive: true, mode: 0o700 });
-  const scripts = await lookupScripts({
-    names: ['save-artifacts'],
-    scriptsUrl: strategy.scripts,
-    sourceDir: source.contextDir,
-    imageLabels: previous.labels,
-    scriptsDir: join(scriptsDir, 'scripts'),
-    allowLocal: ctx.settings.allowLocalSources,
-    download: (url) =>
-      downloadScript(url, { allowLocal: ctx.settings.allowLocalSources, signal: ctx.signal }),
-    existInImage: (paths) => existInImage(ctx, previous.id, user, paths),
-  });
-  const location = scripts['save-artifacts'];
-  if (!location) {
-    clean(`The previous image ${output} has no save-artifacts script`);
-    return undefined;
-  }
-  const path = scriptPath(location, 'save-artifacts', destination);
-  const command = location.kind === 'injected' ? `tar -C ${destination} -xf - && ${path}` : path;
-  ctx.log.line(`Saving build artifacts from image ${output} ...`);
-  const archive = join(ctx.workspace.work, 'artifacts.tar');
-  const id = await ctx.docker.createContainer({
-    pod: podRef(ctx),
-    step: `${ctx.spec.containerName}-save-artifacts`,
-    attempt: ctx.nextAttempt(),
-    image: previous.id,
-    user: `${user.uid}:${user.gid}`,
-    env,
-    entrypoint: ['/bin/sh', '-c'],
-    cmd: [command],
-    stdin: location.kind === 'injected',
-    network: ctx.network.name,
-    limits: ctx.limits,
-  });
-  const tar = new PassThrough();
-  const unpack = writeArtifactsArchive(tar, archive, {
-    prefix: 'artifacts',
-    owner: user,
-    maxBytes: ctx.settings.sourceLimitBytes,
-    signal: ctx.signal,
-  });
-  unpack.catch(() => undefined);
-  try {
-    const result = await ctx.docker.run(id, {
-      signal: ctx.signal,
-      stdin:
-        location.kind === 'injected'
-          ? packTrees([{ dir: scriptsDir, prefix: '', entries: ['scripts'] }], user)
-          : undefined,
-      stdout: tar,
-      onOutput: (_s, data) => ctx.log.output(data.toString('utf8')),
-    });
-    ctx.log.flush();
-    if (ctx.signal.aborted) throw new BuildFailure('Cancelled', 'the build was cancelled');
-    let unpacked: { entries: number } | undefined;
-    let unpackError: string | undefined;
-    try {
-      unpacked = await unpack;
-    } catch (err) {
-      unpackError = (err as Error).message;
-    }
-    if (result.exitCode !== 0 || unpackError) {
-      await rm(archive, { force: true });
-      clean(
-        result.exitCode !== 0
-          ? `save-artifacts exited with code ${result.exitCode}`
-          : `The artifacts save-artifacts printed cannot be used (${unpackError})`,
-      );
-      return undefined;
-    }
-    ctx.log.line(`Restored ${unpacked?.entries ?? 0} artifact entries from the previous image`);
-    return archive;
-  } finally {
-    tar.destroy();
-    ctx.removeLater(id);
   }
 }
 
@@ -293,19 +91,139 @@ async function clusterTrust(ctx: BuildContext): Promise<string | undefined> {
   return read.pem;
 }
 
-/** Runs assemble and commits the result; returns the new image (not tagged). */
-export async function s2iBuild(ctx: BuildContext, source: FetchedSource): Promise<BuiltImage> {
+/** The builder, and what it says of how to run assemble. */
+export interface PreparedBuilder {
+  info: ImageInfo;
+  destination: string;
+  user: NumericUser;
+}
+
+/**
+ * The work of an S2I build that needs no source, started before the source is fetched. Failures
+ * come out where the build would have met them: the builder's from `builder()`, save-artifacts'
+ * from `artifacts()`. `stop()` ends what still runs; the build calls it before it cleans up.
+ */
+export class S2iHeadStart {
+  readonly #ctx: BuildContext;
+  readonly #abort = new AbortController();
+  readonly #builderLog = new HeldLog();
+  readonly #artifactsLog = new HeldLog();
+  readonly #builder: Promise<PreparedBuilder>;
+  readonly #artifacts: Promise<string | undefined> | undefined;
+
+  private constructor(ctx: BuildContext) {
+    this.#ctx = ctx;
+    const early: BuildContext = {
+      ...ctx,
+      signal: AbortSignal.any([ctx.signal, this.#abort.signal]),
+      log: this.#builderLog,
+    };
+    const strategy = ctx.spec.build.spec.strategy.sourceStrategy;
+    this.#builder = (async () => {
+      if (!strategy) throw new BuildFailure('Error', 'a Source build without sourceStrategy');
+      const info = await pullBuilder(
+        early,
+        ctx.spec.image,
+        strategy.forcePull ?? false,
+        strategy.pullSecret?.name,
+      );
+      return {
+        info,
+        destination: destinationOf(info.labels),
+        user: assembleUser(ctx.spec.image, info.user, info.labels),
+      };
+    })();
+    this.#builder.catch(() => undefined);
+    if (strategy?.incremental) {
+      this.#artifacts = this.#builder.then((builder) =>
+        saveArtifacts(
+          { ...early, log: this.#artifactsLog },
+          {
+            strategy,
+            sourceDir: undefined,
+            user: builder.user,
+            destination: builder.destination,
+            name: 'artifacts-early',
+          },
+        ),
+      );
+      this.#artifacts.catch(() => undefined);
+    }
+  }
+
+  /** Starts the work; failures are kept for `builder()` and `artifacts()`. */
+  static start(ctx: BuildContext): S2iHeadStart {
+    return new S2iHeadStart(ctx);
+  }
+
+  /** The pulled builder (PullBuilderImageFailed and the like thrown here). */
+  async builder(): Promise<PreparedBuilder> {
+    try {
+      return await this.#builder;
+    } finally {
+      this.#builderLog.release(this.#ctx.log);
+    }
+  }
+
+  /** The artifacts tar for assemble, undefined for a clean (or non-incremental) build. */
+  async artifacts(source: FetchedSource, builder: PreparedBuilder): Promise<string | undefined> {
+    const strategy = this.#ctx.spec.build.spec.strategy.sourceStrategy;
+    if (!strategy?.incremental || !this.#artifacts) return undefined;
+    if (!(await sourceHasSaveArtifacts(source.contextDir))) {
+      try {
+        return await this.#artifacts;
+      } finally {
+        this.#artifactsLog.release(this.#ctx.log);
+      }
+    }
+    // The source's own save-artifacts comes before the image's: what ran ahead is dropped.
+    this.#artifactsLog.discard();
+    this.#abort.abort();
+    await this.#artifacts.catch(() => undefined);
+    return saveArtifacts(this.#ctx, {
+      strategy,
+      sourceDir: source.contextDir,
+      user: builder.user,
+      destination: builder.destination,
+      name: 'artifacts',
+    });
+  }
+
+  /** Ends whatever still runs and waits for it (its containers are then in removeLater). */
+  async stop(): Promise<void> {
+    this.#builderLog.discard();
+    this.#artifactsLog.discard();
+    this.#abort.abort();
+    await Promise.allSettled([this.#builder, this.#artifacts]);
+  }
+}
+
+/**
+ * Runs assemble and commits the result; returns the new image (not tagged). `head` is the work
+ * started before the source was fetched; without it, it starts now.
+ */
+export async function s2iBuild(
+  ctx: BuildContext,
+  source: FetchedSource,
+  head?: S2iHeadStart,
+): Promise<BuiltImage> {
+  const started = head ?? S2iHeadStart.start(ctx);
+  try {
+    return await assembleAndCommit(ctx, source, started);
+  } finally {
+    if (!head) await started.stop();
+  }
+}
+
+async function assembleAndCommit(
+  ctx: BuildContext,
+  source: FetchedSource,
+  head: S2iHeadStart,
+): Promise<BuiltImage> {
   const strategy = ctx.spec.build.spec.strategy.sourceStrategy;
   if (!strategy) throw new BuildFailure('Error', 'a Source build without sourceStrategy');
-  const builder = await pullBuilder(
-    ctx,
-    ctx.spec.image,
-    strategy.forcePull ?? false,
-    strategy.pullSecret?.name,
-  );
-  const destination = destinationOf(builder.labels);
-  const user = assembleUser(ctx.spec.image, builder.user, builder.labels);
-
+  const prepared = await head.builder();
+  const { info: builder, destination, user } = prepared;
   // The source's own S2I files, read without following links.
   const ignoreText = await sourceFile(ctx, source.contextDir, '.s2iignore');
   const ignore = ignoreMatcher(ignoreText ? parseS2iIgnore(ignoreText) : []);
@@ -359,10 +277,6 @@ export async function s2iBuild(ctx: BuildContext, source: FetchedSource): Promis
   const run = scripts.run as ScriptLocation;
   ctx.log.line(`Using assemble from ${assemble.origin} and run from ${run.origin}`);
 
-  const artifacts = strategy.incremental
-    ? await saveArtifacts(ctx, strategy, source, user, destination, env)
-    : undefined;
-
   const trust = ctx.spec.build.spec.mountTrustedCA ? await clusterTrust(ctx) : undefined;
   if (trust) {
     await mkdir(join(upload, TRUST_DIR), { mode: 0o700 });
@@ -386,25 +300,34 @@ export async function s2iBuild(ctx: BuildContext, source: FetchedSource): Promis
     network: ctx.network.name,
     limits: ctx.limits,
   });
+  // Started at once, its `tar` waiting for the input while save-artifacts runs.
+  const input = new PassThrough();
   try {
-    ctx.log.line(`Running assemble in ${ctx.spec.image} as user ${user.uid} ...`);
-    const input = packTrees(
-      [
-        {
-          dir: upload,
-          prefix: '',
-          entries: ['scripts', 'artifacts', ...(trust ? [TRUST_DIR] : [])],
-        },
-        ...(artifacts ? [{ archive: artifacts }] : []),
-        { dir: source.contextDir, prefix: 'src', ignore },
-      ],
-      user,
-    );
-    const result = await ctx.docker.run(id, {
+    const running = ctx.docker.run(id, {
       stdin: input,
       signal: ctx.signal,
       onOutput: (_s, data) => ctx.log.output(data.toString('utf8')),
     });
+    running.catch(() => undefined);
+    const artifacts = await head.artifacts(source, prepared);
+    ctx.log.line(`Running assemble in ${ctx.spec.image} as user ${user.uid} ...`);
+    pipeline(
+      packTrees(
+        [
+          {
+            dir: upload,
+            prefix: '',
+            entries: ['scripts', 'artifacts', ...(trust ? [TRUST_DIR] : [])],
+          },
+          ...(artifacts ? [{ archive: artifacts }] : []),
+          { dir: source.contextDir, prefix: 'src', ignore },
+        ],
+        user,
+      ),
+      input,
+      () => undefined,
+    );
+    const result = await running;
     ctx.log.flush();
     if (ctx.signal.aborted) throw new BuildFailure('Cancelled', 'the build was cancelled');
     if (result.oomKilled) {
@@ -438,7 +361,9 @@ export async function s2iBuild(ctx: BuildContext, source: FetchedSource): Promis
     ctx.log.line(`Committed the build as image ${imageId.slice(0, 19)}`);
     return { imageId, user: `${user.uid}:${user.gid}`, env };
   } finally {
-    // Removed while the image is pushed.
+    // An input never sent ends, so its tar fails; the container is removed while the image is
+    // pushed.
+    if (!input.writableEnded) input.end();
     ctx.removeLater(id);
   }
 }

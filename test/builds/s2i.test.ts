@@ -237,6 +237,46 @@ describe('S2I builds', () => {
     expect(log).not.toContain('Clean build will be performed');
   });
 
+  it("runs the source's own save-artifacts, in the previous image's environment", async () => {
+    await git.createRepo('own-save', {
+      'index.html': 'own save-artifacts\n',
+      '.s2i/bin/save-artifacts': [
+        '#!/bin/sh',
+        'echo "source save-artifacts: MARK=${MARK:-unset} uid $(id -u)" >&2',
+        'cd /opt/app-root && tar -cf - cache',
+        '',
+      ].join('\n'),
+    });
+    const out = `${env.registry.address}/${cluster.namespace}/own-save:latest`;
+    const request = { git: { uri: git.repoUrl('own-save') }, output: out, incremental: true };
+    const first = await runBuildPod(cluster, {
+      name: 'own-save-1',
+      ...request,
+      env: [{ name: 'MARK', value: 'first' }],
+    });
+    const firstLog = await buildLogText(cluster, 'own-save-1-build');
+    expect(first.reason, firstLog).toBe('Completed');
+    const token = /---> cache token ([0-9a-f]{16})/.exec(firstLog)?.[1];
+    expect(token).toBeDefined();
+
+    const second = await runBuildPod(cluster, {
+      name: 'own-save-2',
+      ...request,
+      env: [{ name: 'MARK', value: 'second' }],
+    });
+    const log = await buildLogText(cluster, 'own-save-2-build');
+    expect(second.reason, log).toBe('Completed');
+    // The source's script ran, with the previous image's variables (S2I gives save-artifacts
+    // none of the new build's) ...
+    expect(log).toContain('source save-artifacts: MARK=first uid 1001');
+    expect(log).toContain(`---> cache token ${token}`);
+    // ... and nothing of the builder image's own save-artifacts, which the node started while
+    // it cloned the source, reached the log.
+    expect(log).not.toContain('save-artifacts: saving the cache');
+    expect(log.match(/Saving build artifacts from image/g)).toHaveLength(1);
+    expect(await podContainers(docker, second.pod.metadata.uid!)).toEqual([]);
+  });
+
   it('fails a build whose assemble fails: GenericBuildFailed, with the log', async () => {
     const build = await runBuildPod(cluster, {
       name: 'fails-1',
@@ -266,6 +306,22 @@ describe('S2I builds', () => {
     const log = await buildLogText(cluster, 'nogit-1-build');
     expect(log).toContain(`Cloning "${git.url}/does-not-exist.git" ...`);
     expect(log).toMatch(/error: failed to fetch/);
+  });
+
+  it('reports the source first when neither the source nor the builder can be had', async () => {
+    const missing = `${env.registry.address}/nowhere/builder:2`;
+    const build = await runBuildPod(cluster, {
+      name: 'nothing-1',
+      git: { uri: `${git.url}/does-not-exist.git` },
+      image: missing,
+      output: `${env.registry.address}/${cluster.namespace}/nothing:latest`,
+      incremental: true,
+    });
+    expect(build.reason).toBe('FetchSourceFailed');
+    const log = await buildLogText(cluster, 'nothing-1-build');
+    // The builder's pull, started while the source was fetched, is not part of the story.
+    expect(log).not.toContain(`Pulling image ${missing}`);
+    expect(await podContainers(docker, build.pod.metadata.uid!)).toEqual([]);
   });
 
   it('fails a build whose builder image cannot be pulled: PullBuilderImageFailed', async () => {
