@@ -319,7 +319,9 @@ function phases(log: string): string {
 }
 
 async function s2iBuild(config: string, expected: number): Promise<Timed> {
+  const startedAt = new Date();
   const res = await slipway(['start-build', config, '-w', '-n', NS], { timeoutMs: 600_000 });
+  const endedAt = new Date();
   const name = `${config}-${expected}`;
   if (!res.stdout.includes(`build.build.openshift.io/${name} started`)) {
     throw new Error(`expected build ${name}, got: ${res.stdout}`);
@@ -327,7 +329,11 @@ async function s2iBuild(config: string, expected: number): Promise<Timed> {
   const log = (await slipway(['logs', `build/${name}`, '--timestamps', '-n', NS])).stdout;
   const agent = /Build complete in ([\d.]+)s/.exec(log);
   if (!agent) throw new Error(`build ${name} did not complete:\n${log}`);
-  if (process.env.BENCH_VERBOSE) console.log(`--- ${name}\n${log}`);
+  if (process.env.BENCH_VERBOSE) {
+    // The command's own start and end, on the log's clock, for the time around the agent's.
+    const iso = (d: Date): string => d.toISOString();
+    console.log(`--- ${name}\n${iso(startedAt)} start-build -w\n${log}${iso(endedAt)} exited`);
+  }
   return { ms: res.ms, agentMs: Number(agent[1]) * 1000, phases: phases(log) };
 }
 

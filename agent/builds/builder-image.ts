@@ -8,6 +8,8 @@ import type { ImageInfo } from '../docker/build-engine.js';
 import type { NumericUser } from './assemble-user.js';
 import type { BuildContext } from './context.js';
 import { registryAuthFor } from './registry-secrets.js';
+import { lookupScripts, type ScriptName, type ScriptSet } from './s2i-scripts.js';
+import { downloadScript } from './script-download.js';
 import { BuildFailure } from './types.js';
 
 export interface BuiltImage {
@@ -63,7 +65,7 @@ const probed = new Map<string, ReadonlySet<string>>();
 const PROBED_MAX = 128;
 
 /** Which of `paths` exist as files in `image`: a created (never started) probe container. */
-export async function existInImage(
+async function existInImage(
   ctx: BuildContext,
   image: string,
   user: NumericUser,
@@ -99,4 +101,30 @@ export async function existInImage(
   } finally {
     ctx.removeLater(id);
   }
+}
+
+/** S2I's script lookup with the node's settings: URLs downloaded, `image://` paths probed in
+ * `image` as `user`, injected scripts written to `scriptsDir`. */
+export function findScripts(
+  ctx: BuildContext,
+  input: {
+    names: ScriptName[];
+    scriptsUrl: string | undefined;
+    sourceDir: string | undefined;
+    image: ImageInfo;
+    user: NumericUser;
+    scriptsDir: string;
+  },
+): Promise<ScriptSet> {
+  const allowLocal = ctx.settings.allowLocalSources;
+  return lookupScripts({
+    names: input.names,
+    scriptsUrl: input.scriptsUrl,
+    sourceDir: input.sourceDir,
+    imageLabels: input.image.labels,
+    scriptsDir: input.scriptsDir,
+    allowLocal,
+    download: (url) => downloadScript(url, { allowLocal, signal: ctx.signal }),
+    existInImage: (paths) => existInImage(ctx, input.image.id, input.user, paths),
+  });
 }

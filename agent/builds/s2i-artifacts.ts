@@ -19,12 +19,11 @@ import { extract, pack } from 'tar-stream';
 import type { ImageInfo } from '../docker/build-engine.js';
 import type { NumericUser } from './assemble-user.js';
 import { writeArtifactsArchive } from './artifacts-archive.js';
-import { existInImage, podRef } from './builder-image.js';
+import { findScripts, podRef } from './builder-image.js';
 import type { BuildContext } from './context.js';
 import { packTrees, readInside } from './pack-tree.js';
 import { registryAuthFor } from './registry-secrets.js';
-import { lookupScripts, scriptPath } from './s2i-scripts.js';
-import { downloadScript } from './script-download.js';
+import { scriptPath } from './s2i-scripts.js';
 import { BuildFailure, type SourceStrategy } from './types.js';
 
 /**
@@ -92,16 +91,13 @@ export async function saveArtifacts(
   ctx.log.line(`Existing image for tag ${output} detected for incremental build`);
   const scriptsDir = join(ctx.workspace.work, `${input.name}-scripts`);
   await mkdir(join(scriptsDir, 'scripts'), { recursive: true, mode: 0o700 });
-  const scripts = await lookupScripts({
+  const scripts = await findScripts(ctx, {
     names: ['save-artifacts'],
     scriptsUrl: strategy.scripts,
     sourceDir: input.sourceDir,
-    imageLabels: previous.labels,
+    image: previous,
+    user,
     scriptsDir: join(scriptsDir, 'scripts'),
-    allowLocal: ctx.settings.allowLocalSources,
-    download: (url) =>
-      downloadScript(url, { allowLocal: ctx.settings.allowLocalSources, signal: ctx.signal }),
-    existInImage: (paths) => existInImage(ctx, previous.id, user, paths),
   });
   const location = scripts['save-artifacts'];
   if (!location) {

@@ -28,20 +28,13 @@ import type { ImageInfo } from '../docker/build-engine.js';
 import { assembleUser, type NumericUser } from './assemble-user.js';
 import { buildLabels } from './build-labels.js';
 import { HeldLog } from './build-log.js';
-import { existInImage, podRef, pullBuilder, type BuiltImage } from './builder-image.js';
+import { findScripts, podRef, pullBuilder, type BuiltImage } from './builder-image.js';
 import type { BuildContext } from './context.js';
 import { packTrees, readInside, UnsafePathError } from './pack-tree.js';
 import { saveArtifacts, sourceHasSaveArtifacts } from './s2i-artifacts.js';
 import { buildEnvironment, dockerEnv, parseEnvironmentFile, type EnvEntry } from './s2i-env.js';
 import { ignoreMatcher, parseS2iIgnore } from './s2i-ignore.js';
-import {
-  destinationOf,
-  lookupScripts,
-  scriptPath,
-  type ScriptLocation,
-  type ScriptName,
-} from './s2i-scripts.js';
-import { downloadScript } from './script-download.js';
+import { destinationOf, scriptPath, type ScriptLocation, type ScriptName } from './s2i-scripts.js';
 import type { FetchedSource } from './source.js';
 import { assembleWithTrust, CLUSTER_BUNDLE, readTrustedCa, TRUST_DIR } from './trusted-ca.js';
 import { BuildFailure } from './types.js';
@@ -254,16 +247,13 @@ async function assembleAndCommit(
   await mkdir(join(upload, 'scripts'), { recursive: true, mode: 0o700 });
   await mkdir(join(upload, 'artifacts'), { recursive: true, mode: 0o700 });
   const names: ScriptName[] = ['assemble', 'run'];
-  const scripts = await lookupScripts({
+  const scripts = await findScripts(ctx, {
     names,
     scriptsUrl: strategy.scripts,
     sourceDir: source.contextDir,
-    imageLabels: builder.labels,
+    image: builder,
+    user,
     scriptsDir: join(upload, 'scripts'),
-    allowLocal: ctx.settings.allowLocalSources,
-    download: (url) =>
-      downloadScript(url, { allowLocal: ctx.settings.allowLocalSources, signal: ctx.signal }),
-    existInImage: (paths) => existInImage(ctx, builder.id, user, paths),
   });
   for (const name of names) {
     if (!scripts[name]) {
