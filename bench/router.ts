@@ -10,6 +10,7 @@
  *   npm run build && npm run bench:router
  *   DURATION=15 RATE=3000 ROUTES=100 WORKERS=4 npm run bench:router
  *   PHASES=latency npm run bench:router      # only some parts: throughput, latency, programming
+ *   ROUTER_NODE_FLAGS=--max-semi-space-size=64 npm run bench:router   # Node flags for the router
  *
  * Everything listens on 127.0.0.1 and stops by itself. nginx (Debian's nginx-light) and wrk are
  * installed with apt-get when missing and the bench runs as root.
@@ -45,6 +46,8 @@ const PHASES = new Set(
  */
 const WORKERS = Number(process.env.WORKERS ?? availableParallelism());
 const HOST = 'bench.example.com';
+/** Node flags for the router's processes only (ROUTER_NODE_FLAGS="--max-semi-space-size=64"). */
+const ROUTER_NODE_FLAGS = (process.env.ROUTER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const children: ChildProcess[] = [];
 
 // ---------------------------------------------------------------------------------------------
@@ -580,6 +583,7 @@ http {
       ['router-n', ports['router-n'], WORKERS],
     ] as const) {
       pids[name] = start(NODE, [
+        ...ROUTER_NODE_FLAGS,
         join(ROOT, 'bin', 'slipway.js'),
         'router',
         '--server',

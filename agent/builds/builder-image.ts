@@ -23,16 +23,18 @@ export function podRef(ctx: BuildContext): { uid: string; namespace: string; nam
   return { uid: ctx.spec.podUid, namespace: ctx.spec.namespace, name: ctx.spec.podName };
 }
 
-/** Pulls an image per the strategy's forcePull; PullBuilderImageFailed when it cannot be had. */
+/** Pulls an image per the strategy's forcePull; PullBuilderImageFailed when it cannot be had.
+ * `role` names it in the log: the strategy's builder, or another stage's base image. */
 export async function pullBuilder(
   ctx: BuildContext,
   image: string,
   forcePull: boolean,
   pullSecret?: string,
+  role: 'builder' | 'base' = 'builder',
 ): Promise<ImageInfo> {
   const present = forcePull ? undefined : await ctx.docker.imageInfo(image);
   if (present) {
-    ctx.log.line(`Using builder image ${image} (already present on the node)`);
+    ctx.log.line(`Using ${role} image ${image} (already present on the node)`);
     return present;
   }
   ctx.log.line(`Pulling image ${image} ...`);
@@ -52,7 +54,7 @@ export async function pullBuilder(
     ctx.events.warning('Failed', `Failed to pull image "${image}": ${message}`);
     throw new BuildFailure(
       'PullBuilderImageFailed',
-      `Failed to pull builder image ${image}: ${message}`,
+      `Failed to pull ${role} image ${image}: ${message}`,
     );
   }
 }

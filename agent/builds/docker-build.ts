@@ -18,7 +18,7 @@ import type { RegistryAuth } from '../docker/images.js';
 import { isRuntimeError } from '../docker/errors.js';
 import { buildLabels } from './build-labels.js';
 import type { BuildContext } from './context.js';
-import { appendLabels, replaceLastFrom } from './dockerfile.js';
+import { appendLabels, baseImages, replaceLastFrom } from './dockerfile.js';
 import { packTrees, pathInside, UnsafePathError } from './pack-tree.js';
 import { parseNumericUser } from './assemble-user.js';
 import { pullBuilder, type BuiltImage } from './builder-image.js';
@@ -26,6 +26,83 @@ import { registryAuthFor } from './registry-secrets.js';
 import { buildEnvironment, dockerEnv } from './s2i-env.js';
 import type { FetchedSource } from './source.js';
 import { BuildFailure } from './types.js';
+
+/** The project whose images every build may use besides its own (OpenShift's builder images). */
+const SHARED_NAMESPACE = 'openshift';
+
+/** An image ID (full or short) where a FROM names an image: it would bypass the checks below. */
+const IMAGE_ID = /^(?:sha256:)?[0-9a-f]{12,64}$/;
+
+/**
+ * Checks and pulls the images the Dockerfile's stages start from, before the engine looks for
+ * them. The strategy's `from` (the build controller resolved it with the project's rights) is
+ * pulled as the builder. Images of the cluster registry are pulled with the node's credentials,
+ * and only from the build's own project or `openshift`: the engine would otherwise take another
+ * project's image from the node's store, or pull it with the node's credentials (forcePull).
+ * Returns the engine's registry credentials for a forcePull build.
+ */
+async function prepareBaseImages(
+  ctx: BuildContext,
+  dockerfile: string,
+  buildArgs: Readonly<Record<string, string>>,
+  options: {
+    /** The strategy's `from`, as the build pod carries it (undefined without one). */
+    builder: string | undefined;
+    forcePull: boolean;
+    pullSecret: string | undefined;
+    dockerfileRel: string;
+  },
+): Promise<Record<string, RegistryAuth> | undefined> {
+  const { images, problems } = baseImages(dockerfile, buildArgs);
+  if (problems.length > 0) {
+    throw new BuildFailure(
+      'GenericBuildFailed',
+      `${options.dockerfileRel}: ${problems.join('; ')} (FROM may use $NAME, \${NAME}, \${NAME:-default} and \${NAME:+value} of ARGs declared before it)`,
+    );
+  }
+  const registryConfig: Record<string, RegistryAuth> = {};
+  const pulled = new Set<string>();
+  for (const { image, line } of images) {
+    if (pulled.has(image)) continue;
+    pulled.add(image);
+    if (IMAGE_ID.test(image)) {
+      throw new BuildFailure(
+        'GenericBuildFailed',
+        `${options.dockerfileRel} line ${line}: FROM ${image} names an image by its ID; name it by repository`,
+      );
+    }
+    const isBuilder = image === options.builder;
+    const own = isBuilder ? undefined : await ctx.settings.registryAuth?.(image, ctx.signal);
+    if (!isBuilder && !own) continue; // not the cluster registry: the engine pulls it
+    if (own) {
+      const parsed = parseDockerImageReference(image);
+      const project = parsed.ok ? parsed.reference.repository.split('/')[0] : undefined;
+      if (project !== ctx.spec.namespace && project !== SHARED_NAMESPACE) {
+        throw new BuildFailure(
+          'PullBuilderImageFailed',
+          `${options.dockerfileRel} line ${line}: FROM ${image}: builds in project ${ctx.spec.namespace} may use the cluster registry's images of their own project and of "${SHARED_NAMESPACE}" only`,
+        );
+      }
+    }
+    await pullBuilder(
+      ctx,
+      image,
+      options.forcePull,
+      isBuilder ? options.pullSecret : undefined,
+      isBuilder ? 'builder' : 'base',
+    );
+    // With forcePull the engine pulls the image again: it needs the same credentials.
+    const auth = options.forcePull
+      ? await registryAuthFor(ctx, image, {
+          name: isBuilder ? options.pullSecret : undefined,
+          what: 'pull',
+        })
+      : undefined;
+    const parsed = parseDockerImageReference(image);
+    if (auth && parsed.ok) registryConfig[parsed.reference.registry] = auth;
+  }
+  return Object.keys(registryConfig).length > 0 ? registryConfig : undefined;
+}
 
 export async function dockerBuild(ctx: BuildContext, source: FetchedSource): Promise<BuiltImage> {
   const strategy = ctx.spec.build.spec.strategy.dockerStrategy ?? {};
@@ -47,18 +124,7 @@ export async function dockerBuild(ctx: BuildContext, source: FetchedSource): Pro
     throw err;
   }
   let dockerfile = await readFile(dockerfilePath, 'utf8');
-  let registryConfig: Record<string, RegistryAuth> | undefined;
   if (strategy.from) {
-    await pullBuilder(ctx, ctx.spec.image, strategy.forcePull ?? false, strategy.pullSecret?.name);
-    // With forcePull the engine pulls the builder again: it needs the same credentials.
-    const parsed = parseDockerImageReference(ctx.spec.image);
-    const auth = strategy.forcePull
-      ? await registryAuthFor(ctx, ctx.spec.image, {
-          name: strategy.pullSecret?.name,
-          what: 'pull',
-        })
-      : undefined;
-    if (auth && parsed.ok) registryConfig = { [parsed.reference.registry]: auth };
     const replaced = replaceLastFrom(dockerfile, ctx.spec.image);
     if (replaced === undefined) {
       throw new BuildFailure('GenericBuildFailed', `${dockerfileRel} has no FROM instruction`);
@@ -89,6 +155,12 @@ export async function dockerBuild(ctx: BuildContext, source: FetchedSource): Pro
     }
     buildArgs[a.name] = a.value ?? '';
   }
+  const registryConfig = await prepareBaseImages(ctx, dockerfile, buildArgs, {
+    builder: strategy.from ? ctx.spec.image : undefined,
+    forcePull: strategy.forcePull ?? false,
+    pullSecret: strategy.pullSecret?.name,
+    dockerfileRel,
+  });
   const labels = buildLabels({
     buildName: ctx.spec.build.metadata.name!,
     namespace: ctx.spec.namespace,

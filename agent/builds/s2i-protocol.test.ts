@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { assembleUser, parseNumericUser } from './assemble-user.js';
 import { buildLabels } from './build-labels.js';
-import { appendLabels, escapeCharOf, replaceLastFrom } from './dockerfile.js';
+import {
+  appendLabels,
+  baseImages,
+  escapeCharOf,
+  instructions,
+  replaceLastFrom,
+} from './dockerfile.js';
 import { hookCommand, hasPostCommit } from './post-commit.js';
 import { buildEnvironment, dockerEnv, parseEnvironmentFile } from './s2i-env.js';
 import { ignoreMatcher, parseS2iIgnore } from './s2i-ignore.js';
@@ -136,6 +142,60 @@ describe('Dockerfile FROM replacement', () => {
       'FROM golang AS build\nRUN make\nfrom --platform=linux/amd64 reg/ns/base:1 AS final\nCOPY . .\n',
     );
     expect(replaceLastFrom('RUN x\n', 'y')).toBeUndefined();
+  });
+});
+
+describe('Dockerfile instructions and base images', () => {
+  it('reads instructions as the engine does: comments, blank lines and continuations', () => {
+    const text = [
+      '# syntax=docker/dockerfile:1',
+      'from \\',
+      '  # a comment inside the continuation',
+      '',
+      '  reg/ns/base:1 AS build',
+      '  RUN echo hi \\',
+      '      there',
+    ].join('\n');
+    expect(instructions(text)).toEqual([
+      { keyword: 'FROM', args: 'reg/ns/base:1 AS build', line: 2 },
+      { keyword: 'RUN', args: 'echo hi       there', line: 6 },
+    ]);
+    expect(instructions('# escape=`\nFROM a `\n  AS b\n')).toEqual([
+      { keyword: 'FROM', args: 'a   AS b', line: 2 },
+    ]);
+  });
+
+  it("lists each stage's image, without scratch and earlier stages, ARGs expanded", () => {
+    const text = [
+      'ARG REG=registry.example:5000',
+      'ARG TAG',
+      'ARG EMPTY=',
+      'FROM --platform=linux/amd64 ${REG}/ns/base:${TAG:-1} AS base',
+      'FROM scratch AS files',
+      'FROM $REG/ns/tools${EMPTY:+-never}',
+      'COPY --from=base /a /a',
+      'FROM BASE',
+    ].join('\n');
+    expect(baseImages(text, {})).toEqual({
+      images: [
+        { image: 'registry.example:5000/ns/base:1', line: 4 },
+        { image: 'registry.example:5000/ns/tools', line: 6 },
+      ],
+      problems: [],
+    });
+    // Build arguments win over the defaults; ARGs after the first FROM do not reach FROM.
+    const args = baseImages(`${text}\nARG LATE=x\nFROM other:$LATE`, { TAG: '2', REG: 'r' });
+    expect(args.images.map((i) => i.image)).toEqual(['r/ns/base:2', 'r/ns/tools', 'other:']);
+  });
+
+  it('names FROMs whose image it cannot work out', () => {
+    expect(baseImages('ARG X=a\nFROM ${X%a}b\nFROM $\n', {}).problems).toEqual([
+      'line 2: cannot work out the image of "FROM ${X%a}b"',
+      'line 3: cannot work out the image of "FROM $"',
+    ]);
+    expect(baseImages('FROM\n', {}).problems).toEqual([
+      'line 1: cannot work out the image of "FROM "',
+    ]);
   });
 });
 

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { BuildConfig, Pod } from '../../src/api/index.js';
-import { podKind } from '../../src/api/index.js';
+import { podKind, projectRequestKind } from '../../src/api/index.js';
 import { dockerClient } from '../support/docker.js';
 import { startGitServer, type GitServer } from '../support/git-server.js';
 import { fixtureFiles, hostBundle, httpGet } from './support/apps.js';
@@ -210,6 +210,66 @@ describe.concurrent('builds of each kind of application, through the CLI', () =>
       await stack.ok(['describe', 'pod', 'private-site-1-build', ...n]),
     ].join('\n');
     for (const form of forms) expect(seen).not.toContain(form);
+  }, 180_000);
+});
+
+describe('base images of Docker builds', () => {
+  it("a Dockerfile starts from its own project's images in the cluster registry, never another project's", async () => {
+    // docker-hello's image, built and pushed by the suite above, is in the registry and in the
+    // node's store.
+    const own = (await tagHistory(stack, NS, 'docker-hello'))[0]?.dockerImageReference ?? '';
+    expect(own.startsWith(`${stack.registry}/${NS}/docker-hello@sha256:`), own).toBe(true);
+    const dockerfileBuild = (name: string, dockerfile: string, forcePull: boolean): string =>
+      [
+        'apiVersion: build.openshift.io/v1',
+        'kind: BuildConfig',
+        'metadata:',
+        `  name: ${name}`,
+        'spec:',
+        '  source:',
+        '    dockerfile: |',
+        ...dockerfile.split('\n').map((l) => `      ${l}`),
+        '  strategy:',
+        '    dockerStrategy:',
+        `      forcePull: ${forcePull}`,
+        '  triggers:',
+        '  - type: ConfigChange',
+        '',
+      ].join('\n');
+
+    // Stages from the project's own image, pulled again (forcePull) with the node's credentials.
+    await stack.ok(['create', '-f', '-', '-n', NS], {
+      stdin: dockerfileBuild(
+        'staged',
+        `FROM ${own} AS hello\nFROM ${own}\nRUN test -f /www/run.txt`,
+        true,
+      ),
+    });
+    const log = await followBuildLog(stack, NS, 'staged');
+    const staged = await finishedBuild(stack, NS, 'staged-1');
+    expect(staged.status?.phase, log).toBe('Complete');
+    expect(log).toContain(`Pulling image ${own} ...`);
+
+    // Another project's Dockerfile naming that image is refused, though the node has it.
+    const other = 'e2e-builds-other';
+    await stack.api.create(
+      projectRequestKind,
+      { apiVersion: 'project.openshift.io/v1', kind: 'ProjectRequest', metadata: { name: other } },
+      {},
+    );
+    await stack.ok(['create', '-f', '-', '-n', other], {
+      stdin: dockerfileBuild('borrow', `FROM ${own}\nRUN true`, false),
+    });
+    const refusedLog = await followBuildLog(stack, other, 'borrow');
+    const refused = await finishedBuild(stack, other, 'borrow-1');
+    expect(refused.status, refusedLog).toMatchObject({
+      phase: 'Failed',
+      reason: 'PullBuilderImageFailed',
+    });
+    expect(refusedLog).toContain(
+      `Dockerfile line 1: FROM ${own}: builds in project ${other} may use the cluster registry's images of their own project and of "openshift" only`,
+    );
+    expect(refusedLog).not.toContain('Step 1/');
   }, 180_000);
 });
 
