@@ -16,8 +16,10 @@ import {
   type WatchEvent,
 } from '../api/index.js';
 import { podKind, projectKind, projectRequestKind } from '../api/kinds/index.js';
-import { connectExec, type ExecConnection, type ExecHandlers } from './exec-client.js';
-import { connectPortForward, type PortForwardConnection } from './port-forward-client.js';
+// exec and port-forward speak WebSocket (ws): loaded by the calls that use them, so every
+// other command starts without it.
+import type { ExecConnection, ExecHandlers } from './exec-client.js';
+import type { PortForwardConnection } from './port-forward-client.js';
 import { readWatchStream } from './watch-stream.js';
 
 /** A transport failure on the client side: the server was not reached or did not answer in
@@ -569,6 +571,7 @@ export class ApiClient {
     url.searchParams.set('tty', String(options.tty));
     const headers: Record<string, string> = { 'User-Agent': this.#userAgent };
     if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
+    const { connectExec } = await import('./exec-client.js');
     return connectExec(url.toString(), {
       headers,
       handlers,
@@ -591,6 +594,7 @@ export class ApiClient {
     url.searchParams.set('ports', String(port));
     const headers: Record<string, string> = { 'User-Agent': this.#userAgent };
     if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
+    const { connectPortForward } = await import('./port-forward-client.js');
     return connectPortForward(url.toString(), {
       headers,
       handshakeTimeoutMs: this.timeoutMs,

@@ -12,12 +12,7 @@ import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { interruptSignal, writeBytes } from '../io.js';
 import { resolveKind } from '../resources.js';
-import {
-  archiveDirectory,
-  existingArchive,
-  singleFile,
-  type BinarySource,
-} from '../source-archive.js';
+import type { BinarySource } from '../source-archive.js';
 import { parseEnvPairs } from '../generate/source-arg.js';
 import { collect } from './apply.js';
 
@@ -126,6 +121,9 @@ async function binarySource(opts: StartBuildOptions): Promise<BinarySource | und
   const given = [opts.fromDir, opts.fromFile, opts.fromArchive].filter((v) => v !== undefined);
   if (given.length > 1)
     throw new CliError('only one of --from-dir, --from-file or --from-archive may be given');
+  if (given.length === 0) return undefined;
+  // tar-fs is loaded only for an upload: every other command starts without it.
+  const { archiveDirectory, existingArchive, singleFile } = await import('../source-archive.js');
   if (opts.fromDir !== undefined) return archiveDirectory(opts.fromDir);
   if (opts.fromFile !== undefined) return singleFile(opts.fromFile);
   if (opts.fromArchive !== undefined) return existingArchive(opts.fromArchive);

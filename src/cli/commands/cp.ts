@@ -12,12 +12,6 @@ import { mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, posix, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Command } from 'commander';
-import { pack } from 'tar-fs';
-import {
-  ArchiveTooLargeError,
-  extractSafely,
-  UnsafeArchiveError,
-} from '../../util/safe-extract.js';
 import type { ExecConnection } from '../../client/index.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
@@ -113,6 +107,9 @@ async function download(
   const parent = dirname(target);
   if (!(await isDirectory(parent))) throw new CliError(`"${parent}" is not a directory`);
   // Unpacked beside the target first: only the named entry is kept, under the target's name.
+  // The tar code is loaded by cp alone: every other command starts without it.
+  const { ArchiveTooLargeError, extractSafely, UnsafeArchiveError } =
+    await import('../../util/safe-extract.js');
   const staging = await mkdtemp(join(parent, '.slipway-cp-'));
   try {
     const output = new PassThrough();
@@ -171,6 +168,7 @@ async function upload(
     ? { dir: posix.normalize(dest.path), name: basename(local) }
     : splitRemote(dest.path);
   const from = basename(local);
+  const { pack } = await import('tar-fs');
   const archive = pack(dirname(local), {
     entries: [from],
     // The copy is called `name` in the container.

@@ -6,7 +6,6 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize } from 'node:path';
-import { simpleGit } from 'simple-git';
 import { CliError } from '../errors.js';
 
 export interface RepoListing {
@@ -41,6 +40,8 @@ export async function listRepositoryFiles(
   const dir = await mkdtemp(join(tmpdir(), 'slipway-detect-'));
   try {
     const env = gitEnvironment(process.env);
+    // Loaded only when a repository is looked at: every other command starts without it.
+    const { simpleGit } = await import('simple-git');
     const git = simpleGit({
       baseDir: dir,
       timeout: { block: CLONE_TIMEOUT_MS },
