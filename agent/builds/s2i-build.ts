@@ -16,7 +16,7 @@
  *
  * What needs no source starts while the source is fetched (S2iHeadStart): step 1 and, for an
  * incremental build, step 4 with save-artifacts looked up in the scripts URLs only. Its log
- * lines wait for their place in the log. A source with its own `.s2i/bin/save-artifacts` drops
+ * lines and events wait for their place. A source with its own `.s2i/bin/save-artifacts` drops
  * that run and save-artifacts runs again with the source's script. The assemble container is
  * created and started, its input still to come, while save-artifacts runs.
  */
@@ -29,7 +29,7 @@ import { assembleUser, type NumericUser } from './assemble-user.js';
 import { buildLabels } from './build-labels.js';
 import { HeldLog } from './build-log.js';
 import { findScripts, podRef, pullBuilder, type BuiltImage } from './builder-image.js';
-import type { BuildContext } from './context.js';
+import type { BuildContext, BuildEvents } from './context.js';
 import { packTrees, readInside, UnsafePathError } from './pack-tree.js';
 import { saveArtifacts, sourceHasSaveArtifacts } from './s2i-artifacts.js';
 import { buildEnvironment, dockerEnv, parseEnvironmentFile, type EnvEntry } from './s2i-env.js';
@@ -84,6 +84,55 @@ async function clusterTrust(ctx: BuildContext): Promise<string | undefined> {
   return read.pem;
 }
 
+/** Events of work done ahead of its place, kept until the build gets there (as HeldLog). */
+export class HeldEvents implements BuildEvents {
+  #held: { kind: 'normal' | 'warning'; reason: string; message: string }[] = [];
+  #target: BuildEvents | undefined;
+  #discarded = false;
+
+  normal(reason: string, message: string): void {
+    this.#add('normal', reason, message);
+  }
+
+  warning(reason: string, message: string): void {
+    this.#add('warning', reason, message);
+  }
+
+  #add(kind: 'normal' | 'warning', reason: string, message: string): void {
+    if (this.#discarded) return;
+    if (this.#target) this.#target[kind](reason, message);
+    else this.#held.push({ kind, reason, message });
+  }
+
+  release(target: BuildEvents): void {
+    if (this.#discarded || this.#target) return;
+    for (const e of this.#held) target[e.kind](e.reason, e.message);
+    this.#held = [];
+    this.#target = target;
+  }
+
+  discard(): void {
+    this.#discarded = true;
+    this.#held = [];
+  }
+}
+
+/** What a piece of work done ahead says (log lines and events), held as one. */
+class Held {
+  readonly log = new HeldLog();
+  readonly events = new HeldEvents();
+
+  release(ctx: BuildContext): void {
+    this.log.release(ctx.log);
+    this.events.release(ctx.events);
+  }
+
+  discard(): void {
+    this.log.discard();
+    this.events.discard();
+  }
+}
+
 /** The builder, and what it says of how to run assemble. */
 export interface PreparedBuilder {
   info: ImageInfo;
@@ -99,8 +148,8 @@ export interface PreparedBuilder {
 export class S2iHeadStart {
   readonly #ctx: BuildContext;
   readonly #abort = new AbortController();
-  readonly #builderLog = new HeldLog();
-  readonly #artifactsLog = new HeldLog();
+  readonly #builderSays = new Held();
+  readonly #artifactsSay = new Held();
   readonly #builder: Promise<PreparedBuilder>;
   readonly #artifacts: Promise<string | undefined> | undefined;
 
@@ -109,7 +158,8 @@ export class S2iHeadStart {
     const early: BuildContext = {
       ...ctx,
       signal: AbortSignal.any([ctx.signal, this.#abort.signal]),
-      log: this.#builderLog,
+      log: this.#builderSays.log,
+      events: this.#builderSays.events,
     };
     const strategy = ctx.spec.build.spec.strategy.sourceStrategy;
     this.#builder = (async () => {
@@ -130,7 +180,7 @@ export class S2iHeadStart {
     if (strategy?.incremental) {
       this.#artifacts = this.#builder.then((builder) =>
         saveArtifacts(
-          { ...early, log: this.#artifactsLog },
+          { ...early, log: this.#artifactsSay.log, events: this.#artifactsSay.events },
           {
             strategy,
             sourceDir: undefined,
@@ -154,7 +204,7 @@ export class S2iHeadStart {
     try {
       return await this.#builder;
     } finally {
-      this.#builderLog.release(this.#ctx.log);
+      this.#builderSays.release(this.#ctx);
     }
   }
 
@@ -166,11 +216,11 @@ export class S2iHeadStart {
       try {
         return await this.#artifacts;
       } finally {
-        this.#artifactsLog.release(this.#ctx.log);
+        this.#artifactsSay.release(this.#ctx);
       }
     }
     // The source's own save-artifacts comes before the image's: what ran ahead is dropped.
-    this.#artifactsLog.discard();
+    this.#artifactsSay.discard();
     this.#abort.abort();
     await this.#artifacts.catch(() => undefined);
     return saveArtifacts(this.#ctx, {
@@ -184,8 +234,8 @@ export class S2iHeadStart {
 
   /** Ends whatever still runs and waits for it (its containers are then in removeLater). */
   async stop(): Promise<void> {
-    this.#builderLog.discard();
-    this.#artifactsLog.discard();
+    this.#builderSays.discard();
+    this.#artifactsSay.discard();
     this.#abort.abort();
     await Promise.allSettled([this.#builder, this.#artifacts]);
   }
