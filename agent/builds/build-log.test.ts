@@ -5,9 +5,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LogLine } from '../docker/streams.js';
 import {
   BuildLogWriter,
-  HELD_LOG_MAX_CHARS,
-  HeldLog,
-  type BuildLog,
   LOG_TAIL_LINES,
   LOG_TAIL_MAX_BYTES,
   nanoTimestamp,
@@ -139,62 +136,5 @@ describe('the build log', () => {
     const texts = (await lines(readBuildLog(path))).map((l) => l.text);
     expect(texts.length).toBeLessThan(10);
     expect(texts.at(-1)).toContain('size limit');
-  });
-});
-
-describe('a held log', () => {
-  function recorder(): BuildLog & { lines: string[] } {
-    const lines: string[] = [];
-    let partial = '';
-    return {
-      lines,
-      line: (text) => lines.push(text),
-      output: (chunk) => {
-        const parts = (partial + chunk).split('\n');
-        partial = parts.pop() ?? '';
-        lines.push(...parts);
-      },
-      flush: () => {
-        if (partial !== '') lines.push(partial);
-        partial = '';
-      },
-    };
-  }
-
-  it('writes nothing until released, then what it held in order and what comes after', () => {
-    const held = new HeldLog();
-    const target = recorder();
-    held.line('first');
-    held.output('out');
-    held.output('put\npart');
-    held.flush();
-    expect(target.lines).toEqual([]);
-    held.release(target);
-    expect(target.lines).toEqual(['first', 'output', 'part']);
-    held.line('after');
-    expect(target.lines).toEqual(['first', 'output', 'part', 'after']);
-  });
-
-  it('drops what it held, and everything after, when discarded', () => {
-    const held = new HeldLog();
-    const target = recorder();
-    held.line('speculative');
-    held.discard();
-    held.line('later');
-    held.release(target);
-    expect(target.lines).toEqual([]);
-  });
-
-  it('holds at most its limit and says how much it dropped', () => {
-    const held = new HeldLog();
-    const target = recorder();
-    held.line('x'.repeat(HELD_LOG_MAX_CHARS - 10));
-    held.line('y'.repeat(20));
-    held.line('z'.repeat(5));
-    held.release(target);
-    held.line('released');
-    expect(target.lines).toHaveLength(3);
-    expect(target.lines[1]).toBe('(25 characters of output were dropped here)');
-    expect(target.lines[2]).toBe('released');
   });
 });

@@ -14,6 +14,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { checkContextDir } from '../../src/api/git-source.js';
 import { parseDockerImageReference } from '../../src/api/image-reference.js';
+import { SHARED_IMAGES_NAMESPACE } from '../../src/api/registry-scope.js';
 import type { RegistryAuth } from '../docker/images.js';
 import { isRuntimeError } from '../docker/errors.js';
 import { buildLabels } from './build-labels.js';
@@ -26,9 +27,6 @@ import { registryAuthFor } from './registry-secrets.js';
 import { buildEnvironment, dockerEnv } from './s2i-env.js';
 import type { FetchedSource } from './source.js';
 import { BuildFailure } from './types.js';
-
-/** The project whose images every build may use besides its own (OpenShift's builder images). */
-const SHARED_NAMESPACE = 'openshift';
 
 /** An image ID (full or short) where a FROM names an image: it would bypass the checks below. */
 const IMAGE_ID = /^(?:sha256:)?[0-9a-f]{12,64}$/;
@@ -74,13 +72,13 @@ async function prepareBaseImages(
     const isBuilder = image === options.builder;
     const own = isBuilder ? undefined : await ctx.settings.registryAuth?.(image, ctx.signal);
     if (!isBuilder && !own) continue; // not the cluster registry: the engine pulls it
+    const parsed = parseDockerImageReference(image);
     if (own) {
-      const parsed = parseDockerImageReference(image);
       const project = parsed.ok ? parsed.reference.repository.split('/')[0] : undefined;
-      if (project !== ctx.spec.namespace && project !== SHARED_NAMESPACE) {
+      if (project !== ctx.spec.namespace && project !== SHARED_IMAGES_NAMESPACE) {
         throw new BuildFailure(
           'PullBuilderImageFailed',
-          `${options.dockerfileRel} line ${line}: FROM ${image}: builds in project ${ctx.spec.namespace} may use the cluster registry's images of their own project and of "${SHARED_NAMESPACE}" only`,
+          `${options.dockerfileRel} line ${line}: FROM ${image}: builds in project ${ctx.spec.namespace} may use the cluster registry's images of their own project and of "${SHARED_IMAGES_NAMESPACE}" only`,
         );
       }
     }
@@ -98,7 +96,6 @@ async function prepareBaseImages(
           what: 'pull',
         })
       : undefined;
-    const parsed = parseDockerImageReference(image);
     if (auth && parsed.ok) registryConfig[parsed.reference.registry] = auth;
   }
   return Object.keys(registryConfig).length > 0 ? registryConfig : undefined;

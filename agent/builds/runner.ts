@@ -125,10 +125,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     const source = await fetchSource(ctx);
     if (source.revision) result.revision = source.revision;
     if (signal.aborted) throw new BuildFailure('Cancelled', 'the build was cancelled');
-    const built =
-      spec.strategy === 'Docker'
-        ? await dockerBuild(ctx, source)
-        : await s2iBuild(ctx, source, head);
+    const built = head ? await s2iBuild(ctx, source, head) : await dockerBuild(ctx, source);
     imageId = built.imageId;
     await runPostCommit(ctx, built.imageId, built.user, built.env);
     if (spec.outputImage) {

@@ -3,8 +3,9 @@
  * previous image is pulled (the node's copy when the pull fails); save-artifacts is found as the
  * other scripts are (the build's scripts URL, the source's `.s2i/bin`, the image's scripts URL,
  * image paths checked in the previous image) and runs there as the assemble user, with the
- * image's own environment (S2I gives it none of the build's), on the build network. Its stdout
- * tar is checked entry by entry and kept as one tar file with entries under `artifacts/`.
+ * image's own environment (S2I gives it none of the build's), without network. Its stdout tar
+ * (a file in the container, see OUTPUT_DIR) is checked entry by entry and kept as one tar file
+ * with entries under `artifacts/`.
  * Anything going wrong means a clean build, said in the log.
  *
  * It needs the source only for `.s2i/bin/save-artifacts`, so a build can run it while its
@@ -14,8 +15,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
-import { extract, pack } from 'tar-stream';
+import { extract } from 'tar-stream';
+import { createTar } from '../docker/tar.js';
 import type { ImageInfo } from '../docker/build-engine.js';
 import type { NumericUser } from './assemble-user.js';
 import { writeArtifactsArchive } from './artifacts-archive.js';
@@ -123,7 +124,15 @@ export async function saveArtifacts(
     limits: ctx.limits,
   });
   try {
-    await ctx.docker.putArchive(id, '/', await outputDirectory(user));
+    // OUTPUT_DIR, owned by the assemble user, unpacked at `/` in the container.
+    const dir = {
+      path: OUTPUT_DIR.slice(1),
+      type: 'dir',
+      mode: 0o700,
+      uid: user.uid,
+      gid: user.gid,
+    } as const;
+    await ctx.docker.putArchive(id, '/', createTar([dir]));
     const result = await ctx.docker.run(id, {
       signal: ctx.signal,
       stdin:
@@ -152,20 +161,6 @@ export async function saveArtifacts(
   } finally {
     ctx.removeLater(id);
   }
-}
-
-/** A tar of OUTPUT_DIR, owned by the assemble user, to unpack at `/` in the container. */
-function outputDirectory(user: NumericUser): Promise<Buffer> {
-  const tar = pack();
-  tar.entry({
-    name: `${OUTPUT_DIR.slice(1)}/`,
-    type: 'directory',
-    mode: 0o700,
-    uid: user.uid,
-    gid: user.gid,
-  });
-  tar.finalize();
-  return buffer(tar);
 }
 
 /** Copies what save-artifacts printed out of its stopped container, checked, into `archive`. */

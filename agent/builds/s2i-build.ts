@@ -27,9 +27,9 @@ import { TRUSTED_CA_CONFIGMAP } from '../../src/api/index.js';
 import type { ImageInfo } from '../docker/build-engine.js';
 import { assembleUser, type NumericUser } from './assemble-user.js';
 import { buildLabels } from './build-labels.js';
-import { HeldLog } from './build-log.js';
 import { findScripts, podRef, pullBuilder, type BuiltImage } from './builder-image.js';
-import type { BuildContext, BuildEvents } from './context.js';
+import type { BuildContext } from './context.js';
+import { HeldOutput } from './held-output.js';
 import { packTrees, readInside, UnsafePathError } from './pack-tree.js';
 import { saveArtifacts, sourceHasSaveArtifacts } from './s2i-artifacts.js';
 import { buildEnvironment, dockerEnv, parseEnvironmentFile, type EnvEntry } from './s2i-env.js';
@@ -84,55 +84,6 @@ async function clusterTrust(ctx: BuildContext): Promise<string | undefined> {
   return read.pem;
 }
 
-/** Events of work done ahead of its place, kept until the build gets there (as HeldLog). */
-export class HeldEvents implements BuildEvents {
-  #held: { kind: 'normal' | 'warning'; reason: string; message: string }[] = [];
-  #target: BuildEvents | undefined;
-  #discarded = false;
-
-  normal(reason: string, message: string): void {
-    this.#add('normal', reason, message);
-  }
-
-  warning(reason: string, message: string): void {
-    this.#add('warning', reason, message);
-  }
-
-  #add(kind: 'normal' | 'warning', reason: string, message: string): void {
-    if (this.#discarded) return;
-    if (this.#target) this.#target[kind](reason, message);
-    else this.#held.push({ kind, reason, message });
-  }
-
-  release(target: BuildEvents): void {
-    if (this.#discarded || this.#target) return;
-    for (const e of this.#held) target[e.kind](e.reason, e.message);
-    this.#held = [];
-    this.#target = target;
-  }
-
-  discard(): void {
-    this.#discarded = true;
-    this.#held = [];
-  }
-}
-
-/** What a piece of work done ahead says (log lines and events), held as one. */
-class Held {
-  readonly log = new HeldLog();
-  readonly events = new HeldEvents();
-
-  release(ctx: BuildContext): void {
-    this.log.release(ctx.log);
-    this.events.release(ctx.events);
-  }
-
-  discard(): void {
-    this.log.discard();
-    this.events.discard();
-  }
-}
-
 /** The builder, and what it says of how to run assemble. */
 export interface PreparedBuilder {
   info: ImageInfo;
@@ -148,8 +99,8 @@ export interface PreparedBuilder {
 export class S2iHeadStart {
   readonly #ctx: BuildContext;
   readonly #abort = new AbortController();
-  readonly #builderSays = new Held();
-  readonly #artifactsSay = new Held();
+  readonly #builderOutput = new HeldOutput();
+  readonly #artifactsOutput = new HeldOutput();
   readonly #builder: Promise<PreparedBuilder>;
   readonly #artifacts: Promise<string | undefined> | undefined;
 
@@ -158,8 +109,8 @@ export class S2iHeadStart {
     const early: BuildContext = {
       ...ctx,
       signal: AbortSignal.any([ctx.signal, this.#abort.signal]),
-      log: this.#builderSays.log,
-      events: this.#builderSays.events,
+      log: this.#builderOutput.log,
+      events: this.#builderOutput.events,
     };
     const strategy = ctx.spec.build.spec.strategy.sourceStrategy;
     this.#builder = (async () => {
@@ -180,7 +131,7 @@ export class S2iHeadStart {
     if (strategy?.incremental) {
       this.#artifacts = this.#builder.then((builder) =>
         saveArtifacts(
-          { ...early, log: this.#artifactsSay.log, events: this.#artifactsSay.events },
+          { ...early, log: this.#artifactsOutput.log, events: this.#artifactsOutput.events },
           {
             strategy,
             sourceDir: undefined,
@@ -204,7 +155,7 @@ export class S2iHeadStart {
     try {
       return await this.#builder;
     } finally {
-      this.#builderSays.release(this.#ctx);
+      this.#builderOutput.release(this.#ctx);
     }
   }
 
@@ -216,11 +167,11 @@ export class S2iHeadStart {
       try {
         return await this.#artifacts;
       } finally {
-        this.#artifactsSay.release(this.#ctx);
+        this.#artifactsOutput.release(this.#ctx);
       }
     }
     // The source's own save-artifacts comes before the image's: what ran ahead is dropped.
-    this.#artifactsSay.discard();
+    this.#artifactsOutput.discard();
     this.#abort.abort();
     await this.#artifacts.catch(() => undefined);
     return saveArtifacts(this.#ctx, {
@@ -234,8 +185,8 @@ export class S2iHeadStart {
 
   /** Ends whatever still runs and waits for it (its containers are then in removeLater). */
   async stop(): Promise<void> {
-    this.#builderSays.discard();
-    this.#artifactsSay.discard();
+    this.#builderOutput.discard();
+    this.#artifactsOutput.discard();
     this.#abort.abort();
     await Promise.allSettled([this.#builder, this.#artifacts]);
   }
@@ -243,22 +194,9 @@ export class S2iHeadStart {
 
 /**
  * Runs assemble and commits the result; returns the new image (not tagged). `head` is the work
- * started before the source was fetched; without it, it starts now.
+ * started before the source was fetched (the caller stops it when the build ends).
  */
 export async function s2iBuild(
-  ctx: BuildContext,
-  source: FetchedSource,
-  head?: S2iHeadStart,
-): Promise<BuiltImage> {
-  const started = head ?? S2iHeadStart.start(ctx);
-  try {
-    return await assembleAndCommit(ctx, source, started);
-  } finally {
-    if (!head) await started.stop();
-  }
-}
-
-async function assembleAndCommit(
   ctx: BuildContext,
   source: FetchedSource,
   head: S2iHeadStart,

@@ -1,4 +1,5 @@
 import { ApiError } from '../../src/api/errors.js';
+import { SHARED_IMAGES_NAMESPACE } from '../../src/api/registry-scope.js';
 import type { Verb } from '../../src/api/registry.js';
 import {
   AUTHENTICATED_GROUP,
@@ -237,7 +238,6 @@ export const DEPLOYMENT_CONTROLLER_RULES: readonly PolicyRule[] = [
 ];
 
 /** The `openshift` project holds the shared builder images: every user may read its streams. */
-export const SHARED_IMAGES_NAMESPACE = 'openshift';
 export const SHARED_IMAGES_RULES: readonly PolicyRule[] = [
   {
     verbs: ['get', 'list', 'watch'],

@@ -6,6 +6,10 @@
  */
 import { parseDockerImageReference } from './image-reference.js';
 
+/** The project of the shared builder images and templates, which every project may read (and
+ * pull from the cluster registry). */
+export const SHARED_IMAGES_NAMESPACE = 'openshift';
+
 /** Where the master's token endpoint answers (OpenShift's registry uses the same path). */
 export const REGISTRY_TOKEN_PATH = '/openshift/token';
 /** Where clients learn the cluster registry's address. */
