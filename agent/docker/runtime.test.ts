@@ -1,6 +1,7 @@
 // DockerRuntime against an in-memory fake engine, asserting the exact engine calls it makes:
 // ownership is proven before any mutation, re-creating an instance adopts it, and removePod stops
 // app containers before the sandbox and volumes last.
+import type { NetworkInterfaceInfo } from 'node:os';
 import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import type { Pod } from '../../src/api/index.js';
@@ -8,7 +9,7 @@ import { silentLogger } from '../../src/util/logger.js';
 import { planPod, type PodPlan } from '../pods/plan.js';
 import { isRuntimeError } from './errors.js';
 import { LABELS, MANAGED_BY } from './labels.js';
-import { DockerRuntime, volumeEntries } from './runtime.js';
+import { bridgeGatewayOf, DockerRuntime, volumeEntries } from './runtime.js';
 
 interface FakeContainer {
   Id: string;
@@ -333,5 +334,57 @@ describe('volumeEntries', () => {
       ['cfg/a/b/', 'dir', '755', 1001, 0],
       ['cfg/a/b/k.conf', 'file', '644', 1001, 0],
     ]);
+  });
+});
+
+describe('bridgeGatewayOf', () => {
+  const iface = (address: string, family: 'IPv4' | 'IPv6' = 'IPv4'): NetworkInterfaceInfo =>
+    family === 'IPv4'
+      ? {
+          address,
+          family,
+          netmask: '255.255.0.0',
+          mac: '02:42:00:00:00:01',
+          internal: false,
+          cidr: null,
+        }
+      : {
+          address,
+          family,
+          netmask: 'ffff::',
+          mac: '02:42:00:00:00:01',
+          internal: false,
+          cidr: null,
+          scopeid: 0,
+        };
+
+  it("takes the gateway the engine recorded for the network's subnet", () => {
+    const network = { IPAM: { Config: [{ Subnet: '172.17.0.0/16', Gateway: '172.17.0.1' }] } };
+    expect(bridgeGatewayOf(network, { docker0: [iface('10.9.9.9')] })).toBe('172.17.0.1');
+  });
+
+  it("takes the bridge's address in the subnet where the engine recorded none", () => {
+    const network = {
+      IPAM: { Config: [{ Subnet: '172.18.0.0/16' }] },
+      Options: { 'com.docker.network.bridge.name': 'br-host' },
+    };
+    const interfaces = {
+      docker0: [iface('172.17.0.1')],
+      'br-host': [iface('fe80::1', 'IPv6'), iface('10.1.1.1'), iface('172.18.0.9')],
+    };
+    expect(bridgeGatewayOf(network, interfaces)).toBe('172.18.0.9');
+    // Not listed (a bridge without containers is not running): the subnet's first address,
+    // which the engine's IPAM gives the bridge.
+    expect(bridgeGatewayOf(network, { docker0: [iface('172.17.0.1')] })).toBe('172.18.0.1');
+    expect(bridgeGatewayOf({ IPAM: { Config: [{ Subnet: '10.200.4.0/22' }] } }, {})).toBe(
+      '10.200.4.1',
+    );
+  });
+
+  it('knows none without a subnet to go by', () => {
+    expect(bridgeGatewayOf({ IPAM: { Config: null } }, { docker0: [iface('172.17.0.1')] })).toBe(
+      undefined,
+    );
+    expect(bridgeGatewayOf({ IPAM: { Config: [{ Subnet: 'fd00::/64' }] } }, {})).toBeUndefined();
   });
 });

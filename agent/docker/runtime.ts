@@ -7,6 +7,8 @@
  *
  * The Dockerode client and the logger are injected; nothing connects at import time.
  */
+import { BlockList, isIPv4 } from 'node:net';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from '../../src/util/logger.js';
@@ -178,6 +180,47 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** What `bridgeGatewayOf` reads of the default bridge network's inspection. */
+export interface BridgeNetwork {
+  IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] | null };
+  Options?: Record<string, string> | null;
+}
+
+/**
+ * Where pods on the default bridge reach the node: the gateway of the network's IPAM config.
+ * The engine records none when it chose the bridge's subnet itself (a first start, without
+ * `--bip`); the bridge then has the subnet's first address, which its IPAM gave it. The
+ * interface's own address wins when this host lists it (only while the bridge is up and has
+ * a container attached). Undefined without a subnet to go by.
+ */
+export function bridgeGatewayOf(
+  network: BridgeNetwork,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>,
+): string | undefined {
+  const config = network.IPAM?.Config ?? [];
+  const recorded = config.map((c) => c.Gateway).find((g) => !!g);
+  if (recorded) return recorded;
+  const subnets = config.flatMap((c) => {
+    const [base, bits] = (c.Subnet ?? '').split('/');
+    const prefix = Number(bits);
+    return base && isIPv4(base) && Number.isInteger(prefix) && prefix >= 8 && prefix <= 30
+      ? [{ base, prefix }]
+      : [];
+  });
+  const within = new BlockList();
+  for (const { base, prefix } of subnets) within.addSubnet(base, prefix, 'ipv4');
+  const name = network.Options?.['com.docker.network.bridge.name'] ?? 'docker0';
+  const listed = (interfaces[name] ?? []).find(
+    (a) => a.family === 'IPv4' && within.check(a.address, 'ipv4'),
+  );
+  if (listed) return listed.address;
+  const first = subnets[0];
+  if (!first) return undefined;
+  // A network address with a prefix of at most /30 ends in an even number: +1 stays in it.
+  const octets = first.base.split('.').map(Number);
+  return [...octets.slice(0, 3), octets[3]! + 1].join('.');
+}
+
 export class DockerRuntime {
   private readonly docker: Docker;
   private readonly log: Logger;
@@ -211,10 +254,8 @@ export class DockerRuntime {
     >;
     let bridgeGateway: string | undefined;
     try {
-      const net = (await this.docker.getNetwork('bridge').inspect()) as {
-        IPAM?: { Config?: { Gateway?: string }[] | null };
-      };
-      bridgeGateway = (net.IPAM?.Config ?? []).map((c) => c.Gateway).find((g) => !!g);
+      const net = (await this.docker.getNetwork('bridge').inspect()) as BridgeNetwork;
+      bridgeGateway = bridgeGatewayOf(net, networkInterfaces());
     } catch (err) {
       const mapped = mapDockerError(err, { op: 'inspect network bridge' });
       if (mapped.code === 'EngineUnavailable') throw mapped;
