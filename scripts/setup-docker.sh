@@ -3,10 +3,12 @@
 #
 #   bash scripts/setup-docker.sh
 #
-# Idempotent. If `docker info` already answers, nothing happens. Otherwise, on a Debian/Ubuntu
-# host running as root, installs what is missing (docker.io, plus debootstrap and busybox-static
-# for scripts/base-image.sh and openssh-server for the tests' SSH git server) and starts dockerd
-# in the background without systemd. Anywhere else it prints what to do and exits non-zero.
+# Idempotent. On a Debian/Ubuntu host running as root it installs what is missing (docker.io,
+# conntrack for the node agent's UDP service flows, debootstrap and busybox-static for
+# scripts/base-image.sh, openssh-server for the tests' SSH git server), also where Docker already
+# answers, and starts dockerd in the background without systemd when no engine answers.
+# Elsewhere an engine that answers is enough; without one it prints what to do and exits
+# non-zero.
 #
 # Environment:
 #   SLIPWAY_DOCKERD_LOG      dockerd log file (default /var/log/slipway-dockerd.log)
@@ -29,6 +31,7 @@ missing_packages() {
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v docker >/dev/null 2>&1 || missing+=(docker.io)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  command -v conntrack >/dev/null 2>&1 || [[ -x /usr/sbin/conntrack ]] || missing+=(conntrack)
   [[ -x /usr/sbin/sshd && -x /usr/bin/ssh-keygen ]] || missing+=(openssh-server openssh-client)
   [[ $(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null || true) == *'ok installed'* ]] ||
     missing+=(busybox-static)
@@ -40,7 +43,7 @@ print_manual_steps() {
 setup: no Docker engine answers on the default socket, and this script can only install and
 setup: start one on a Debian/Ubuntu host as root. Please do one of:
 setup:   - start your Docker engine (e.g. `sudo systemctl start docker`), or
-setup:   - as root on Debian/Ubuntu: `apt-get install -y docker.io debootstrap busybox-static`
+setup:   - as root on Debian/Ubuntu: `apt-get install -y docker.io conntrack debootstrap busybox-static`
 setup:     then `dockerd >/var/log/slipway-dockerd.log 2>&1 &`, or
 setup:   - point DOCKER_HOST at a reachable engine.
 setup: Then check that `docker info` answers and run this again.
@@ -104,16 +107,24 @@ wait_for_docker() {
 }
 
 main() {
-  if docker_answers; then
-    say "docker engine is ready"
-    return 0
-  fi
-
   local is_debian=0
   if [[ -r /etc/os-release ]] && grep -Eqi '^(ID|ID_LIKE)=.*(debian|ubuntu)' /etc/os-release; then
     is_debian=1
   fi
-  if ((EUID != 0)) || ((!is_debian)) || [[ -n ${DOCKER_HOST:-} ]]; then
+  local can_install=0
+  if ((EUID == 0)) && ((is_debian)); then can_install=1; fi
+
+  if docker_answers; then
+    if ((can_install)) && [[ -z ${DOCKER_HOST:-} ]]; then
+      # The tools only: an engine that answers stays the one there is.
+      mapfile -t pkgs < <(missing_packages | grep -vx docker.io || true)
+      if ((${#pkgs[@]} > 0)); then install_packages "${pkgs[@]}"; fi
+    fi
+    say "docker engine is ready"
+    return 0
+  fi
+
+  if ((!can_install)) || [[ -n ${DOCKER_HOST:-} ]]; then
     print_manual_steps
     return 1
   fi

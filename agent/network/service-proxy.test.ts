@@ -4,7 +4,9 @@ import type { Service } from '../../src/api/kinds/service.js';
 import { Informer } from '../../src/reconcile/index.js';
 import { FakeListWatcher } from '../../src/reconcile/testing/fake-list-watcher.js';
 import { RecordingLogger } from '../../src/reconcile/testing/recording-logger.js';
-import { silentLogger } from '../../src/util/logger.js';
+import { createLogger } from '../../src/util/logger.js';
+import type { ConntrackTools, FlowDeletion, UdpFlow } from './conntrack.js';
+import { ConntrackMissingError } from './conntrack.js';
 import type { IptablesTools } from './iptables.js';
 import { nodeChains } from './iptables-rules.js';
 import { removeServiceRules, ServiceProxy } from './service-proxy.js';
@@ -43,21 +45,63 @@ class FakeIptables implements IptablesTools {
   }
 }
 
-function service(name: string, clusterIP: string): Service {
+/** Tracked UDP flows, as `conntrack` would list and delete them. */
+class FakeConntrack implements ConntrackTools {
+  flows: UdpFlow[] = [];
+  readonly deletions: FlowDeletion[] = [];
+  lists = 0;
+  missing = false;
+
+  listUdp(filter: { dst?: string; dport: number }): Promise<UdpFlow[]> {
+    if (this.missing) return Promise.reject(new ConntrackMissingError('not installed'));
+    this.lists += 1;
+    return Promise.resolve(
+      this.flows.filter((f) => f.dport === filter.dport && (!filter.dst || f.dst === filter.dst)),
+    );
+  }
+
+  deleteUdp(d: FlowDeletion): Promise<number> {
+    this.deletions.push(d);
+    const gone = (f: UdpFlow): boolean =>
+      f.dport === d.dport &&
+      (!d.dst || f.dst === d.dst) &&
+      f.replySrc === d.replySrc &&
+      f.replySport === d.replySport;
+    const before = this.flows.length;
+    this.flows = this.flows.filter((f) => !gone(f));
+    return Promise.resolve(before - this.flows.length);
+  }
+}
+
+function service(name: string, clusterIP: string, protocol: 'TCP' | 'UDP' = 'TCP'): Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name, namespace: 'ns' },
-    spec: { clusterIP, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+    spec: { clusterIP, ports: [{ name: 'http', port: 80, protocol }] },
   };
 }
 
-function endpoints(name: string, ips: string[]): Endpoints {
+function endpoints(name: string, ips: string[], protocol: 'TCP' | 'UDP' = 'TCP'): Endpoints {
   return {
     apiVersion: 'v1',
     kind: 'Endpoints',
     metadata: { name, namespace: 'ns' },
-    subsets: [{ addresses: ips.map((ip) => ({ ip })), ports: [{ name: 'http', port: 8080 }] }],
+    subsets: [
+      { addresses: ips.map((ip) => ({ ip })), ports: [{ name: 'http', port: 8080, protocol }] },
+    ],
+  };
+}
+
+/** A UDP flow from a client to 172.30.0.7:80 that `ip` answers. */
+function udpFlow(sport: number, ip: string): UdpFlow {
+  return {
+    src: '172.17.0.2',
+    sport,
+    dst: '172.30.0.7',
+    dport: 80,
+    replySrc: ip,
+    replySport: 8080,
   };
 }
 
@@ -81,13 +125,23 @@ function fixture(initial: { services?: Service[]; endpoints?: Endpoints[] } = {}
   const services = new Informer<Service>({ name: 'services', listWatcher: serviceStore, logger });
   const eps = new Informer<Endpoints>({ name: 'endpoints', listWatcher: endpointStore, logger });
   const iptables = new FakeIptables();
+  const conntrack = new FakeConntrack();
+  /** What the proxy logged, as JSON records. */
+  const logged: { level: number; msg: string }[] = [];
+  const proxyLogger = createLogger({
+    level: 'debug',
+    destination: {
+      write: (line: string) => void logged.push(JSON.parse(line) as { level: number; msg: string }),
+    },
+  });
   const hairpin: ReadonlySet<string>[] = [];
   const proxy = new ServiceProxy({
     nodeName: NODE,
     services,
     endpoints: eps,
     iptables,
-    logger: silentLogger(),
+    conntrack,
+    logger: proxyLogger,
     debounceMs: 30,
     resyncIntervalMs: 60_000,
     backoff: { initialMs: 20, maxMs: 40 },
@@ -110,7 +164,18 @@ function fixture(initial: { services?: Service[]; endpoints?: Endpoints[] } = {}
     await Promise.all([...runs.informers, runs.proxy]);
   };
   stops.push(stop);
-  return { serviceStore, endpointStore, iptables, proxy, hairpin, start, startInformers, stop };
+  return {
+    serviceStore,
+    endpointStore,
+    iptables,
+    conntrack,
+    logged,
+    proxy,
+    hairpin,
+    start,
+    startInformers,
+    stop,
+  };
 }
 
 describe('ServiceProxy', () => {
@@ -184,5 +249,56 @@ describe('ServiceProxy', () => {
     expect(f.iptables.last).toContain(`-X ${nodeChains(NODE).services}`);
     expect(f.iptables.last).toContain(`-X ${nodeChains(NODE).reject}`);
     expect(await removeServiceRules(NODE, f.iptables)).toBe(false);
+  });
+
+  it('deletes the UDP flows that still go to an endpoint that went away', async () => {
+    const f = fixture({
+      services: [service('dns', '172.30.0.7', 'UDP'), service('web', '172.30.0.5')],
+      endpoints: [
+        endpoints('dns', ['172.17.0.9', '172.17.0.10'], 'UDP'),
+        endpoints('web', ['172.17.0.9']),
+      ],
+    });
+    f.conntrack.flows = [udpFlow(5000, '172.17.0.9'), udpFlow(5001, '172.17.0.10')];
+    f.start();
+    await until(() => f.proxy.syncs === 1, 'the first sync');
+    // The first sync looks at every UDP port: both flows have a current endpoint.
+    await until(() => f.conntrack.lists === 1, 'the first look at the flows');
+    expect(f.conntrack.deletions).toEqual([]);
+
+    f.endpointStore.update(endpoints('dns', ['172.17.0.10'], 'UDP'));
+    await until(() => f.conntrack.deletions.length === 1, 'the stale flow to go');
+    expect(f.conntrack.deletions[0]).toEqual({
+      dst: '172.30.0.7',
+      dport: 80,
+      replySrc: '172.17.0.9',
+      replySport: 8080,
+    });
+    expect(f.conntrack.flows).toEqual([udpFlow(5001, '172.17.0.10')]);
+
+    // A TCP port's endpoints changing, or a sync with nothing changed, looks at no flows.
+    const lists = f.conntrack.lists;
+    f.endpointStore.update(endpoints('web', ['172.17.0.11']));
+    await until(() => f.iptables.last.includes('172.17.0.11:8080'), 'the TCP change');
+    f.proxy.requestSync();
+    const syncs = f.proxy.syncs;
+    await until(() => f.proxy.syncs > syncs, 'another sync');
+    expect(f.conntrack.lists).toBe(lists);
+  });
+
+  it('says once that conntrack is missing, and keeps programming the rules', async () => {
+    const f = fixture({
+      services: [service('dns', '172.30.0.7', 'UDP')],
+      endpoints: [endpoints('dns', ['172.17.0.9'], 'UDP')],
+    });
+    f.conntrack.missing = true;
+    f.start();
+    await until(() => f.proxy.syncs === 1, 'the first sync');
+    f.endpointStore.update(endpoints('dns', ['172.17.0.10'], 'UDP'));
+    await until(() => f.iptables.last.includes('172.17.0.10:8080'), 'the new endpoint');
+    await new Promise((r) => setTimeout(r, 50));
+    const warnings = f.logged.filter((r) => r.level === 40);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.msg).toMatch(/conntrack is not installed/);
   });
 });

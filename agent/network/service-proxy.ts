@@ -11,12 +11,20 @@
  * are retried with back-off, and everything is re-synced every `resyncIntervalMs` to repair
  * what someone else removed. Stopping keeps the rules (an agent restart must not cut traffic);
  * the next start syncs once both informers have listed, which also deletes owned chains no
- * longer needed. `removeServiceRules` deletes everything of a node.
+ * longer needed. `removeServiceRules` deletes everything of a node. After a sync, UDP flows
+ * still going to endpoints a port no longer has are deleted (`conntrack.ts`).
  */
 import type { Endpoints } from '../../src/api/kinds/endpoints.js';
 import type { Service } from '../../src/api/kinds/service.js';
 import type { EventHandler } from '../../src/reconcile/index.js';
 import type { Logger } from '../../src/util/logger.js';
+import {
+  changedUdpTargets,
+  ConntrackMissingError,
+  hostConntrack,
+  removeStaleUdpFlows,
+  type ConntrackTools,
+} from './conntrack.js';
 import { hostIptables, type IptablesTools } from './iptables.js';
 import { parseSave, renderCleanup, renderSync } from './iptables-rules.js';
 import {
@@ -38,6 +46,8 @@ export interface ServiceProxyOptions {
   services: Source<Service>;
   endpoints: Source<Endpoints>;
   iptables?: IptablesTools;
+  /** The host's connection tracking, for UDP flows to endpoints that went away. */
+  conntrack?: ConntrackTools;
   /** Backends that replace some Endpoints (the cluster DNS served by the agent). */
   override?: BackendOverride;
   /** Called after each sync with every backend IP (hairpin set-up); failures are logged. */
@@ -67,6 +77,10 @@ export class ServiceProxy {
   readonly #services: Source<Service>;
   readonly #endpoints: Source<Endpoints>;
   readonly #iptables: IptablesTools;
+  readonly #conntrack: ConntrackTools;
+  #conntrackMissing = false;
+  /** A clean-up failed: the next sync looks at every UDP port, as the first one does. */
+  #recheckFlows = true;
   readonly #override: BackendOverride | undefined;
   readonly #afterSync: ((ips: ReadonlySet<string>) => Promise<void>) | undefined;
   readonly #log: Logger;
@@ -84,6 +98,7 @@ export class ServiceProxy {
     this.#services = options.services;
     this.#endpoints = options.endpoints;
     this.#iptables = options.iptables ?? hostIptables;
+    this.#conntrack = options.conntrack ?? hostConntrack;
     this.#override = options.override;
     this.#afterSync = options.afterSync;
     this.#log = options.logger.child({ component: 'service-proxy' });
@@ -174,7 +189,8 @@ export class ServiceProxy {
     );
     const saved = parseSave(await this.#iptables.save(TABLES));
     await this.#iptables.restore(renderSync({ nodeName: this.nodeName, entries, saved }));
-    const first = this.#entries === undefined;
+    const previous = this.#entries;
+    const first = previous === undefined;
     this.#entries = entries;
     this.#syncs += 1;
     if (first) this.#log.info({ servicePorts: entries.length }, 'service rules programmed');
@@ -185,6 +201,36 @@ export class ServiceProxy {
       await this.#afterSync(ips).catch((err: unknown) =>
         this.#log.debug({ err: (err as Error).message }, 'after-sync step failed'),
       );
+    }
+    await this.#removeStaleFlows(this.#recheckFlows ? undefined : previous, entries);
+  }
+
+  /**
+   * After the rules changed: deletes the UDP flows that still go to endpoints a service port
+   * no longer has (conntrack.ts). After a failure, which is logged, the next sync (at the
+   * latest the periodic one) looks at every UDP port again.
+   */
+  async #removeStaleFlows(
+    previous: readonly ServicePortEntry[] | undefined,
+    entries: readonly ServicePortEntry[],
+  ): Promise<void> {
+    const targets = changedUdpTargets(previous, entries);
+    this.#recheckFlows = false;
+    if (targets.length === 0 || this.#conntrackMissing) return;
+    try {
+      const removed = await removeStaleUdpFlows(this.#conntrack, targets);
+      if (removed > 0) this.#log.debug({ removed }, 'removed UDP flows to gone endpoints');
+    } catch (err) {
+      if (err instanceof ConntrackMissingError) {
+        this.#conntrackMissing = true;
+        this.#log.warn(
+          {},
+          'conntrack is not installed (Debian: apt-get install conntrack): UDP flows to a removed endpoint keep going there until their conntrack entry times out',
+        );
+        return;
+      }
+      this.#recheckFlows = true;
+      this.#log.warn({ err: (err as Error).message }, 'cannot remove stale UDP flows');
     }
   }
 

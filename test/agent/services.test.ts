@@ -242,6 +242,77 @@ function httpGet(host: string, port: number): Promise<string> {
   });
 }
 
+/** A pod answering every UDP datagram on port 5353 with its name (Debian's perl), ready while
+ * /tmp/ready exists. */
+function udpEchoPod(name: string): Pod {
+  const pod = podFor(cluster, name, {
+    containers: [
+      {
+        name: 'echo',
+        image: 'slipway/debian:bookworm',
+        imagePullPolicy: 'IfNotPresent',
+        command: [
+          'sh',
+          '-c',
+          "touch /tmp/ready && exec perl -MIO::Socket::INET -e '" +
+            'my $s = IO::Socket::INET->new(LocalPort => 5353, Proto => "udp") or die "bind: $!"; ' +
+            "chomp(my $me = `hostname`); while (defined $s->recv(my $m, 512)) { $s->send($me) }'",
+        ],
+        ports: [{ name: 'echo', containerPort: 5353, protocol: 'UDP' }],
+        readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1 },
+      },
+    ],
+  });
+  pod.metadata.labels = { app: 'udp-echo' };
+  return pod;
+}
+
+/**
+ * A UDP client on the node that keeps one socket (one source port) and sends a datagram every
+ * 100 ms. `nextAnswers(n, from)` resolves with the next `n` answers; with `from`, with the next
+ * `n` in a row from `from`, whatever came before (bounded: 20 s).
+ */
+async function udpClient(
+  host: string,
+  port: number,
+): Promise<{ nextAnswers(n: number, from?: string): Promise<string[]>; close(): void }> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, r));
+  let waiter: ((answer: string) => void) | undefined;
+  socket.on('message', (msg) => waiter?.(msg.toString('utf8').trim()));
+  // ICMP errors (no endpoint yet, a gone pod's address) surface as socket errors: keep sending.
+  socket.on('error', () => undefined);
+  const timer = setInterval(() => socket.send('ping', port, host, () => undefined), 100);
+  return {
+    nextAnswers(n, from) {
+      return new Promise((resolve, reject) => {
+        const got: string[] = [];
+        const deadline = setTimeout(() => {
+          waiter = undefined;
+          reject(
+            new Error(
+              `wanted ${n} answers${from ? ` in a row from ${from}` : ''}; got ${JSON.stringify(got.slice(-10))}`,
+            ),
+          );
+        }, 20_000);
+        waiter = (answer) => {
+          got.push(answer);
+          const run = from ? got.slice(-n) : got;
+          if (run.length === n && (!from || run.every((a) => a === from))) {
+            clearTimeout(deadline);
+            waiter = undefined;
+            resolve(run);
+          }
+        };
+      });
+    },
+    close() {
+      clearInterval(timer);
+      socket.close();
+    },
+  };
+}
+
 let nextId = 1;
 /** One DNS question over UDP to `server:53`. */
 function dnsQuery(server: string, name: string, type: RecordType = 'A'): Promise<DecodedPacket> {
@@ -527,6 +598,52 @@ describe('services and DNS on the node', () => {
     );
     const r = await exec(state.client, clientGets('web', 10));
     expect(r.stdout.trim().split('\n')).toEqual(Array<string>(10).fill('web-a'));
+  });
+
+  it('moves a UDP client that keeps its socket off an endpoint that is no longer ready', async () => {
+    await createPod(cluster, udpEchoPod('udp-a'));
+    const echo = await cluster.admin.create<Service>(
+      serviceKind,
+      service('echo', {
+        selector: { app: 'udp-echo' },
+        ports: [{ name: 'echo', port: 53, protocol: 'UDP', targetPort: 'echo' }],
+      }),
+      { namespace: ns() },
+    );
+    const vip = echo.spec.clusterIP!;
+    const ipA = (await waitForPod(cluster, 'udp-a', isReady, 30_000, 'udp-a Ready')).status!.podIP!;
+    await rulesWhere(
+      (r) => r.includes(`-d ${vip}/32 -p udp`) && r.includes(`--to-destination ${ipA}:5353`),
+      'UDP rules for udp-a',
+    );
+    // One socket, so one conntrack flow, for the whole test.
+    const client = await udpClient(vip, 53);
+    try {
+      await client.nextAnswers(3, 'udp-a');
+      await createPod(cluster, udpEchoPod('udp-b'));
+      const ipB = (await waitForPod(cluster, 'udp-b', isReady, 30_000, 'udp-b Ready')).status!
+        .podIP!;
+      await rulesWhere(
+        (r) =>
+          r.includes(`--to-destination ${ipA}:5353`) && r.includes(`--to-destination ${ipB}:5353`),
+        'UDP rules for both',
+      );
+      // The nat rules place a flow once: this client stays with udp-a while the flow lives.
+      expect(await client.nextAnswers(5)).toEqual(Array<string>(5).fill('udp-a'));
+
+      // udp-a goes on answering but is no longer ready: out of the endpoints, and its flow
+      // deleted with it, so the next datagram is placed anew. (A deleted pod's flows go with
+      // its container's network: Docker deletes them itself.)
+      const udpA = await containerId('udp-a', 'echo');
+      await exec(udpA, 'rm /tmp/ready');
+      await rulesWhere(
+        (r) => !r.includes(`--to-destination ${ipA}:5353`) && r.includes(`${ipB}:5353`),
+        'UDP rules without udp-a',
+      );
+      await client.nextAnswers(3, 'udp-b');
+    } finally {
+      client.close();
+    }
   });
 
   it("removes this node's rules when asked, and no other node's", async () => {
