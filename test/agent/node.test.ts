@@ -1,6 +1,8 @@
 // The agent's Node: registration with what the engine reports, heartbeats through /status, a
 // cordon and an administrator's labels kept across restarts, re-registration after the Node is
 // deleted, node events; and clear refusals when Docker does not answer or the token is wrong.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig as loadAgentConfig } from '../../agent/config.js';
 import { startAgent } from '../../agent/main.js';
@@ -10,6 +12,8 @@ import { silentLogger } from '../../src/util/logger.js';
 import { slipway } from '../cli/support/slipway.js';
 import { assertDockerAvailable, dockerClient } from '../support/docker.js';
 import { assertAgentBuilt, eventually, getNode, startCluster, type Cluster } from './cluster.js';
+
+const execFileAsync = promisify(execFile);
 
 const docker = dockerClient();
 let cluster: Cluster;
@@ -55,9 +59,14 @@ describe('the Node', () => {
     expect(alloc.pods).toBe('110');
     expect(Number(alloc.cpu!.replace(/m$/, ''))).toBe(info.NCPU * 1000 - 100);
     expect(Number(alloc.memory!.replace(/Ki$/, ''))).toBeLessThan(info.MemTotal / 1024);
-    const gateway = (
-      (await docker.getNetwork('bridge').inspect()) as { IPAM: { Config: { Gateway?: string }[] } }
-    ).IPAM.Config[0]?.Gateway;
+    // The default bridge's address on this host (the engine does not always record it).
+    const bridge = (await docker.getNetwork('bridge').inspect()) as {
+      Options?: Record<string, string>;
+    };
+    const bridgeName = bridge.Options?.['com.docker.network.bridge.name'] ?? 'docker0';
+    const { stdout } = await execFileAsync('ip', ['-4', '-o', 'addr', 'show', 'dev', bridgeName]);
+    const gateway = /\binet (\d+\.\d+\.\d+\.\d+)\//.exec(stdout)?.[1];
+    expect(gateway).toBeDefined();
     expect(node.status?.addresses).toEqual([
       { type: 'InternalIP', address: gateway },
       { type: 'Hostname', address: cluster.nodeName },
