@@ -162,6 +162,19 @@ describe('service proxy and cluster DNS settings', () => {
     const c = loadConfig({}, required);
     expect(c.serviceProxy).toBe(true);
     expect(c.dnsListen).toEqual({ host: undefined, port: 0 });
+    expect(c.resolvConf).toBe('/etc/resolv.conf');
+  });
+
+  it("reads the host's resolver settings from SLIPWAY_AGENT_RESOLV_CONF", () => {
+    const c = loadConfig(
+      { SLIPWAY_AGENT_RESOLV_CONF: '/run/systemd/resolve/resolv.conf' },
+      required,
+    );
+    expect(c.resolvConf).toBe('/run/systemd/resolve/resolv.conf');
+    // Empty, as every setting: the default.
+    expect(loadConfig({ SLIPWAY_AGENT_RESOLV_CONF: '' }, required).resolvConf).toBe(
+      '/etc/resolv.conf',
+    );
   });
 
   it('reads SLIPWAY_AGENT_SERVICE_PROXY and SLIPWAY_AGENT_DNS_LISTEN', () => {

@@ -64,6 +64,9 @@ export interface AgentConfig {
   /** Where the cluster DNS listens: host undefined means the Docker bridge gateway; port 0
    * picks a free one. */
   dnsListen: { host: string | undefined; port: number };
+  /** The host's resolver settings (kubelet's `--resolv-conf`): pods' search domains and the
+   * cluster DNS's upstreams; read again as they change. */
+  resolvConf: string;
 }
 
 export interface BuildConfig {
@@ -105,6 +108,7 @@ export interface AgentOptions {
   buildAllowLocalSources?: boolean | string | undefined;
   serviceProxy?: boolean | string | undefined;
   dnsListen?: string | undefined;
+  resolvConf?: string | undefined;
 }
 
 /** The environment variables loadConfig reads. */
@@ -139,6 +143,7 @@ export const AGENT_ENV = {
   buildAllowLocalSources: 'SLIPWAY_AGENT_BUILD_ALLOW_LOCAL_SOURCES',
   serviceProxy: 'SLIPWAY_AGENT_SERVICE_PROXY',
   dnsListen: 'SLIPWAY_AGENT_DNS_LISTEN',
+  resolvConf: 'SLIPWAY_AGENT_RESOLV_CONF',
 } as const;
 
 export const AGENT_DEFAULTS = {
@@ -170,6 +175,7 @@ export const AGENT_DEFAULTS = {
   serviceProxy: true,
   /** The Docker bridge gateway, a free port. */
   dnsListen: '0',
+  resolvConf: '/etc/resolv.conf',
 } as const;
 
 /** `k=v,k2=v2` to a record. */
@@ -262,6 +268,7 @@ const schema = z.object({
     return z.NEVER;
   }),
   serviceProxy: booleanSetting,
+  resolvConf: z.string(),
   dnsListen: z.string().transform((value, ctx) => {
     try {
       return parseDnsListen(value);
@@ -328,6 +335,7 @@ export function loadConfig(
     buildAllowLocalSources: pick('buildAllowLocalSources') ?? AGENT_DEFAULTS.buildAllowLocalSources,
     serviceProxy: pick('serviceProxy') ?? AGENT_DEFAULTS.serviceProxy,
     dnsListen: pick('dnsListen') ?? AGENT_DEFAULTS.dnsListen,
+    resolvConf: pick('resolvConf') ?? AGENT_DEFAULTS.resolvConf,
   };
   const result = schema.safeParse(input);
   if (!result.success) {
@@ -377,5 +385,6 @@ export function loadConfig(
     },
     serviceProxy: c.serviceProxy,
     dnsListen: c.dnsListen,
+    resolvConf: c.resolvConf,
   };
 }

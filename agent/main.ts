@@ -196,6 +196,7 @@ export async function startAgent(
         runtime,
         bridgeGateway: (await runtime.info()).bridgeGateway,
         dnsListen: config.dnsListen,
+        resolvConf: config.resolvConf,
         logger: log,
       });
     } catch (err) {

@@ -210,6 +210,18 @@ describe('DnsServer', () => {
     expect(asked).toEqual(['1.2.0.192.in-addr.arpa']);
   });
 
+  it('forwards to the upstreams it was last given', async () => {
+    const first = await fakeUpstream();
+    const second = await fakeUpstream();
+    const server = await startServer([first.upstream]);
+    await askUdp(server, query('one.example.test'));
+    server.setUpstreams([second.upstream]);
+    const a = await askUdp(server, query('two.example.test'));
+    expect(a.answers).toMatchObject([{ type: 'A', data: '192.0.2.55' }]);
+    expect(first.asked).toEqual(['one.example.test']);
+    expect(second.asked).toEqual(['two.example.test']);
+  });
+
   it('says SERVFAIL when no upstream answers', async () => {
     const server = await startServer([await silentUpstream()]);
     expect(rcode(await askUdp(server, query('www.example.test')))).toBe('SERVFAIL');

@@ -104,7 +104,7 @@ function udpLimit(query: DecodedPacket): number {
 export class DnsServer {
   readonly #zone: ZoneData;
   readonly #domain: string;
-  readonly #upstreams: readonly Upstream[];
+  #upstreams: readonly Upstream[];
   readonly #timeoutMs: number;
   readonly #maxInflight: number;
   readonly #log: Logger;
@@ -125,6 +125,11 @@ export class DnsServer {
     this.#log = options.logger;
     this.#udp = udp;
     this.#tcp = tcp;
+  }
+
+  /** Resolvers for names outside the zone from now on (questions in flight keep theirs). */
+  setUpstreams(upstreams: readonly Upstream[]): void {
+    this.#upstreams = upstreams;
   }
 
   /** Listens on UDP and TCP; rejects when either cannot bind. */
@@ -285,12 +290,13 @@ export class DnsServer {
     msg: Buffer,
     transport: 'udp' | 'tcp',
   ): Promise<Buffer | undefined> {
-    if (this.#inflight >= this.#maxInflight || this.#upstreams.length === 0) {
+    const upstreams = this.#upstreams;
+    if (this.#inflight >= this.#maxInflight || upstreams.length === 0) {
       return encodeResponse(query, 'SERVFAIL');
     }
     this.#inflight += 1;
     try {
-      for (const upstream of this.#upstreams) {
+      for (const upstream of upstreams) {
         if (this.#closed) return undefined;
         const reply =
           transport === 'udp'

@@ -6,6 +6,7 @@ import {
   nodeChains,
   nodeHash,
   parseSave,
+  programmedBackends,
   renderCleanup,
   renderSync,
   servicePortChain,
@@ -288,5 +289,26 @@ describe('renderCleanup', () => {
       '',
     ]);
     expect(renderCleanup({ nodeName: 'node-3', saved })).toBeUndefined();
+  });
+});
+
+describe('programmedBackends', () => {
+  it("reads back where this node's saved rules send a service port, and nothing of others", () => {
+    const dns: ServicePortEntry = {
+      ...idle,
+      id: 'openshift-dns/dns-default:dns',
+      backends: [{ ip: '172.17.0.1', port: 40573 }],
+    };
+    const rules = (node: string, entries: ServicePortEntry[]): string[] =>
+      renderSync({ nodeName: node, entries, saved: parseSave(save()) })
+        .split('\n')
+        .filter((l) => l.startsWith('-A SLW-'));
+    const saved = parseSave(save([...rules(NODE, [web, dns]), ...rules('node-2', [web])]));
+    expect(programmedBackends(saved, NODE, dns.id, 'udp')).toEqual([
+      { ip: '172.17.0.1', port: 40573 },
+    ]);
+    expect(programmedBackends(saved, NODE, dns.id, 'tcp')).toEqual([]);
+    expect(programmedBackends(saved, NODE, web.id, 'tcp')).toEqual(web.backends);
+    expect(programmedBackends(saved, 'node-3', web.id, 'tcp')).toEqual([]);
   });
 });

@@ -43,7 +43,7 @@
  * proxy does not own are never named.
  */
 import { createHash } from 'node:crypto';
-import type { Backend, ServicePortEntry } from './service-ports.js';
+import type { Backend, Protocol, ServicePortEntry } from './service-ports.js';
 
 /** The mark for "masquerade this" (kube-proxy's bit). */
 export const MASQ_MARK = '0x4000';
@@ -177,6 +177,27 @@ export function parseSave(text: string): SavedTables {
     }
   }
   return { chains, rules };
+}
+
+/**
+ * The backends this node's saved rules send a service port to (`id` and `protocol` as in
+ * ServicePortEntry): what an earlier run of the proxy programmed.
+ */
+export function programmedBackends(
+  saved: SavedTables,
+  nodeName: string,
+  id: string,
+  protocol: Protocol,
+): Backend[] {
+  const prefix = `-A SLW-E-${nodeHash(nodeName)}-`;
+  const comment = `--comment ${quote(`${id} ${protocol}`)} `;
+  const out: Backend[] = [];
+  for (const rule of saved.rules.get('nat') ?? []) {
+    if (!rule.startsWith(prefix) || !rule.includes(comment)) continue;
+    const to = / -j DNAT --to-destination (\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(rule);
+    if (to) out.push({ ip: to[1]!, port: Number(to[2]) });
+  }
+  return out;
 }
 
 /** Saved rules of `chain` in `table` that jump to `target`. */

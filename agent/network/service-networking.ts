@@ -9,8 +9,10 @@
  * (`clusterDns()`) only once it works: the server listens and a sync programmed its address.
  */
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CLUSTER_DNS_NAMESPACE,
+  CLUSTER_DNS_PORT_UDP,
   CLUSTER_DNS_SERVICE,
   CLUSTER_DOMAIN,
 } from '../../src/api/cluster-dns.js';
@@ -25,10 +27,11 @@ import type { ClusterDnsSettings } from '../pods/plan.js';
 import { DnsServer, type Upstream } from './dns-server.js';
 import type { ZoneData } from './dns-zone.js';
 import { HairpinSetter } from './hairpin.js';
-import type { IptablesTools } from './iptables.js';
+import { hostIptables, type IptablesTools } from './iptables.js';
+import { parseSave, programmedBackends } from './iptables-rules.js';
 import { parseResolvConf } from './resolv-conf.js';
 import { ServiceProxy } from './service-proxy.js';
-import type { Backend, BackendOverride } from './service-ports.js';
+import { servicePortId, type Backend, type BackendOverride } from './service-ports.js';
 
 export interface ServiceNetworkingOptions {
   client: Pick<ApiClient, 'list' | 'watch'>;
@@ -45,6 +48,8 @@ export interface ServiceNetworkingOptions {
   iptables?: IptablesTools;
   /** Default /etc/resolv.conf. */
   resolvConf?: string;
+  /** How often the resolver settings are read again. Default 5 s. */
+  resolvConfIntervalMs?: number;
 }
 
 export interface ServiceNetworking {
@@ -65,6 +70,24 @@ export interface ServiceNetworking {
 }
 
 const DNS_KEY = `${CLUSTER_DNS_NAMESPACE}/${CLUSTER_DNS_SERVICE}`;
+
+/**
+ * The port this node's rules send the cluster DNS (its UDP port, `dns`) to on `host`: where an
+ * earlier run of the agent listened. Undefined when there is none or the rules cannot be read.
+ */
+async function previousDnsPort(
+  iptables: IptablesTools,
+  nodeName: string,
+  host: string,
+): Promise<number | undefined> {
+  try {
+    const saved = parseSave(await iptables.save(['nat']));
+    const id = servicePortId(CLUSTER_DNS_NAMESPACE, CLUSTER_DNS_SERVICE, CLUSTER_DNS_PORT_UDP);
+    return programmedBackends(saved, nodeName, id, 'udp').find((b) => b.ip === host)?.port;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The zone's data from the informers' caches. */
 export function informerZone(
@@ -100,29 +123,54 @@ export async function startServiceNetworking(
     logger: log,
   });
 
+  // The host's resolver settings: its search domains for pods, its nameservers for names
+  // outside the cluster. Read again every `resolvConfIntervalMs` (DHCP, VPNs and
+  // systemd-resolved rewrite the file); new pods and new questions get what it says then.
+  const resolvConf = options.resolvConf ?? '/etc/resolv.conf';
   let hostSearches: string[] = [];
   let upstreams: Upstream[] = [];
-  try {
-    const conf = parseResolvConf(await readFile(options.resolvConf ?? '/etc/resolv.conf', 'utf8'));
+  let resolvText: string | undefined;
+  const readResolvConf = async (): Promise<boolean> => {
+    let text: string;
+    try {
+      text = await readFile(resolvConf, 'utf8');
+    } catch (err) {
+      if (resolvText === undefined) {
+        log.warn({ err: (err as Error).message }, 'cannot read the host resolver settings');
+      }
+      return false;
+    }
+    if (text === resolvText) return false;
+    resolvText = text;
+    const conf = parseResolvConf(text);
     hostSearches = conf.searches;
     upstreams = conf.nameservers.map((host) => ({ host, port: 53 }));
-  } catch (err) {
-    log.warn({ err: (err as Error).message }, 'cannot read the host resolver settings');
-  }
+    return true;
+  };
+  await readResolvConf();
 
   let dns: DnsServer | undefined;
   const dnsHost = options.dnsListen.host ?? options.bridgeGateway;
   if (!dnsHost) {
     log.warn({}, 'no Docker bridge gateway: pods get no cluster DNS');
   } else {
-    try {
-      dns = await DnsServer.start({
+    const start = (port: number): Promise<DnsServer> =>
+      DnsServer.start({
         zone: informerZone(services, endpoints),
         domain: CLUSTER_DOMAIN,
         upstreams,
-        listen: { host: dnsHost, port: options.dnsListen.port },
+        listen: { host: dnsHost, port },
         logger: log.child({ component: 'dns' }),
       });
+    try {
+      // Any port will do: first the one the rules still send the cluster DNS to, so pods'
+      // lookups keep working while this run's first sync is still to come.
+      const previous =
+        options.dnsListen.port === 0
+          ? await previousDnsPort(options.iptables ?? hostIptables, options.nodeName, dnsHost)
+          : undefined;
+      dns = previous ? await start(previous).catch(() => undefined) : undefined;
+      dns ??= await start(options.dnsListen.port);
       log.info({ udp: dns.udpAddress, tcp: dns.tcpAddress, upstreams }, 'cluster DNS listening');
     } catch (err) {
       log.warn(
@@ -166,7 +214,18 @@ export async function startServiceNetworking(
     ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
   });
 
+  const followResolvConf = async (signal: AbortSignal): Promise<void> => {
+    const interval = options.resolvConfIntervalMs ?? 5000;
+    while (!signal.aborted) {
+      await sleep(interval, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted || !(await readResolvConf())) continue;
+      dns?.setUpstreams(upstreams);
+      log.info({ upstreams, searches: hostSearches }, 'host resolver settings changed');
+    }
+  };
+
   const tasks = [
+    followResolvConf(controller.signal),
     services.run(controller.signal),
     endpoints.run(controller.signal),
     proxy.run(controller.signal),

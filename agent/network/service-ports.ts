@@ -67,6 +67,11 @@ function compareBackends(a: Backend, b: Backend): number {
   return a.port - b.port;
 }
 
+/** A service port's `id`: `NAMESPACE/NAME:PORT-NAME`, or `NAMESPACE/NAME` for an unnamed port. */
+export function servicePortId(namespace: string, name: string, portName?: string): string {
+  return `${namespace}/${name}${portName ? `:${portName}` : ''}`;
+}
+
 /** The ready backends of one service port according to its Endpoints. */
 export function readyBackends(
   endpoints: Endpoints | undefined,
@@ -111,7 +116,7 @@ export function servicePortEntries(
         override?.(svc, port, protocol) ??
         readyBackends(endpointsOf(namespace, name), port, protocol);
       entries.push({
-        id: `${namespace}/${name}${port.name ? `:${port.name}` : ''}`,
+        id: servicePortId(namespace, name, port.name),
         namespace,
         name,
         protocol,

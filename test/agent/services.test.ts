@@ -7,8 +7,10 @@
 // to the host by a veth pair, removed at the end.
 import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import dnsPacket, { type DecodedPacket, type RecordType } from 'dns-packet';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -167,14 +169,19 @@ async function iptablesSave(): Promise<string> {
 }
 
 /** Waits until this node's rules satisfy `ok` (so traffic to the VIPs stays on this host). */
-async function rulesWhere(ok: (rules: string) => boolean, what: string): Promise<string> {
+/** This node's saved rules. */
+async function myRules(): Promise<string> {
   const hash = nodeHash(cluster.nodeName);
+  return (await iptablesSave())
+    .split('\n')
+    .filter((l) => l.includes(hash))
+    .join('\n');
+}
+
+async function rulesWhere(ok: (rules: string) => boolean, what: string): Promise<string> {
   return eventually(
     async () => {
-      const mine = (await iptablesSave())
-        .split('\n')
-        .filter((l) => l.includes(hash))
-        .join('\n');
+      const mine = await myRules();
       return ok(mine) ? mine : undefined;
     },
     20_000,
@@ -311,6 +318,30 @@ async function udpClient(
       socket.close();
     },
   };
+}
+
+/** A DNS resolver on `host`:53 (UDP) answering every A question with 192.0.2.55. */
+async function fakeResolver(host: string): Promise<{ asked: string[]; close(): void }> {
+  const asked: string[] = [];
+  const socket = dgram.createSocket('udp4');
+  socket.on('message', (msg, rinfo) => {
+    const q = dnsPacket.decode(msg);
+    const name = q.questions?.[0]?.name ?? '';
+    asked.push(name);
+    const answer = dnsPacket.encode({
+      type: 'response',
+      id: q.id,
+      flags: dnsPacket.RECURSION_AVAILABLE,
+      questions: q.questions,
+      answers: [{ type: 'A', name, ttl: 5, class: 'IN', data: '192.0.2.55' }],
+    });
+    socket.send(answer, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(53, host, () => resolve());
+  });
+  return { asked, close: () => socket.close() };
 }
 
 let nextId = 1;
@@ -643,6 +674,56 @@ describe('services and DNS on the node', () => {
       await client.nextAnswers(3, 'udp-b');
     } finally {
       client.close();
+    }
+  });
+
+  it("keeps the cluster DNS's port when the agent restarts, and follows the host's resolver settings", async () => {
+    const dnsRule = (rules: string): string | undefined =>
+      new RegExp(
+        `--comment "openshift-dns/dns-default:dns udp" .*-j DNAT --to-destination ([0-9.]+:\\d+)$`,
+        'm',
+      ).exec(rules)?.[1];
+    const target = dnsRule(await rulesWhere((r) => !!dnsRule(r), 'the cluster DNS rule'))!;
+
+    // The agent again, with resolver settings of the test's own (the host's, for now).
+    const dir = await mkdtemp(join(tmpdir(), 'slipway-resolv-'));
+    try {
+      const resolvConf = join(dir, 'resolv.conf');
+      await writeFile(resolvConf, await readFile('/etc/resolv.conf', 'utf8'));
+      await cluster.stopAgent();
+      await cluster.startAgent({ resolvConf });
+      // It listens where the rules still send the cluster DNS: had it taken another port, its
+      // first sync would have moved the rule before the name resolved.
+      const answer = await eventually(
+        async () => {
+          const p = await dnsQuery(dnsIP, `web.${ns()}.svc.cluster.local`).catch(() => undefined);
+          return p && aRecords(p).length === 1 ? p : undefined;
+        },
+        20_000,
+        'the cluster DNS after the restart',
+      );
+      expect(aRecords(answer)).toEqual([state.vip]);
+      expect(dnsRule(await myRules())).toBe(target);
+
+      // The host's resolver moves: names outside the cluster follow it.
+      const upstream = await fakeResolver('127.0.0.77');
+      try {
+        await writeFile(resolvConf, 'nameserver 127.0.0.77\n');
+        const moved = await eventually(
+          async () => {
+            const p = await dnsQuery(dnsIP, 'probe.example.test').catch(() => undefined);
+            return p && aRecords(p).includes('192.0.2.55') ? p : undefined;
+          },
+          20_000,
+          'an answer from the new resolver',
+        );
+        expect(moved.flag_aa).toBe(false);
+        expect(upstream.asked).toContain('probe.example.test');
+      } finally {
+        upstream.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
