@@ -5,8 +5,9 @@
 #
 # Idempotent. On a Debian/Ubuntu host running as root it installs what is missing (docker.io,
 # conntrack for the node agent's UDP service flows, debootstrap and busybox-static for
-# scripts/base-image.sh, openssh-server for the tests' SSH git server), also where Docker already
-# answers, and starts dockerd in the background without systemd when no engine answers.
+# scripts/base-image.sh, openssh-server for the tests' SSH git server, docker-registry for the
+# tests' local registry), also where Docker already answers, and starts dockerd in the
+# background without systemd when no engine answers.
 # Elsewhere an engine that answers is enough; without one it prints what to do and exits
 # non-zero.
 #
@@ -32,6 +33,7 @@ missing_packages() {
   command -v docker >/dev/null 2>&1 || missing+=(docker.io)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   command -v conntrack >/dev/null 2>&1 || [[ -x /usr/sbin/conntrack ]] || missing+=(conntrack)
+  [[ -x /usr/bin/docker-registry ]] || missing+=(docker-registry)
   [[ -x /usr/sbin/sshd && -x /usr/bin/ssh-keygen ]] || missing+=(openssh-server openssh-client)
   [[ $(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null || true) == *'ok installed'* ]] ||
     missing+=(busybox-static)
