@@ -361,4 +361,48 @@ describe('Deployment rollouts', () => {
       .items;
     expect(pods.every((p) => p.metadata.labels?.['pod-template-hash'] !== undefined)).toBe(true);
   }, 60_000);
+
+  it('spreads a scale-up over a stuck rollout: the working old pods grow too', async () => {
+    const body: Deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'stuck' },
+      spec: {
+        replicas: 4,
+        selector: { matchLabels: { app: 'stuck' } },
+        template: {
+          metadata: { labels: { app: 'stuck' } },
+          spec: { containers: [{ name: 'web', image: 'example/stuck:1' }] },
+        },
+      },
+    };
+    await c.admin.create(deploymentKind, body, { namespace: NS });
+    const get = () => c.admin.get<Deployment>(deploymentKind, 'stuck', { namespace: NS });
+    await waitFor('stuck revision 1', get, (d) => d.status?.availableReplicas === 4, 30_000);
+    const sizes = async (): Promise<number[]> =>
+      (await c.admin.list<ReplicaSet>(replicaSetKind, { namespace: NS })).items
+        .filter((rs) => rs.metadata.name?.startsWith('stuck-'))
+        .sort((a, b) => revisionOf(a) - revisionOf(b))
+        .map((rs) => rs.spec.replicas ?? 0);
+    const d = await get();
+    d.spec.template!.spec.containers[0]!.image = NEVER_READY;
+    await c.admin.update(deploymentKind, d, { namespace: NS });
+    // 25% surge and unavailability of 4: the rollout stops at 3 old (ready) and 2 new.
+    await waitFor('the rollout to get stuck', sizes, (s) => s.join() === '3,2', 30_000);
+
+    const scaled = await get();
+    scaled.spec.replicas = 8;
+    await c.admin.update(deploymentKind, scaled, { namespace: NS });
+    // 8 + 2 surge allowed, 5 there, in proportion: old 3 -> 6, new 2 -> 4.
+    await waitFor('the scale-up spread over both', sizes, (s) => s.join() === '6,4', 30_000);
+    const ready = await waitFor(
+      'six ready pods',
+      async () =>
+        (await c.admin.list<Pod>(podKind, { namespace: NS, labelSelector: 'app=stuck' })).items,
+      (pods) => pods.filter((p) => !p.metadata.deletionTimestamp && isReady(p)).length === 6,
+      30_000,
+    );
+    expect(ready.filter((p) => !p.metadata.deletionTimestamp).length).toBe(10);
+    expect(await sizes()).toEqual([6, 4]);
+  }, 90_000);
 });

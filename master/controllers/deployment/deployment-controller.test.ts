@@ -162,4 +162,44 @@ describe('DeploymentController', () => {
       expect.arrayContaining([expect.objectContaining({ reason: 'DeploymentPaused' })]),
     );
   });
+
+  it('spreads a scale-up over a stuck rollout, so the working old pods grow too', async () => {
+    sim = new SimCluster({ deployments: [deployment()] });
+    await sim.runUntil(complete);
+    setImage('example/broken');
+    // The new pods never get ready: the rollout stops at 3 old (available) and 2 new.
+    for (let i = 0; i < 10; i++) {
+      await sim.settle();
+      sim.syncReplicas();
+      sim.finishTerminating();
+      await sim.advance(1000);
+    }
+    expect(sets().map((rs) => rs.spec.replicas)).toEqual([3, 2]);
+
+    const d = sim.deployments.objects()[0]!;
+    d.spec.replicas = 8;
+    sim.deployments.update(d);
+    await sim.advance(1000);
+    // 8 + 2 surge allowed, 5 there: old 3 -> round(3 * 10 / 5) = 6, new 2 -> 4.
+    const [old, next] = sets();
+    expect([old!.spec.replicas, next!.spec.replicas]).toEqual([6, 4]);
+    for (const rs of [old!, next!]) {
+      expect(rs.metadata.annotations).toMatchObject({
+        'deployment.kubernetes.io/desired-replicas': '8',
+        'deployment.kubernetes.io/max-replicas': '10',
+      });
+    }
+    expect(sim.recorder.summary()).toContain(
+      `Normal ScalingReplicaSet Deployment ns/web: Scaled up replica set ${old!.metadata.name} from 3 to 6`,
+    );
+
+    // Back down to 2 while still stuck: the larger (old) set gives up the most.
+    const again = sim.deployments.objects()[0]!;
+    again.spec.replicas = 2;
+    sim.deployments.update(again);
+    await sim.advance(1000);
+    const sized = sets().map((rs) => rs.spec.replicas ?? 0);
+    // 2 + 1 surge allowed: old 6 -> round(6 * 3 / 10) = 2, new gives up the rest.
+    expect(sized).toEqual([2, 1]);
+  });
 });

@@ -37,6 +37,13 @@ import {
 } from './replica-sets.js';
 import { recreateStep, rollingStep } from './rollout.js';
 import {
+  isScalingEvent,
+  needsScale,
+  replicasAnnotations,
+  scaleSets,
+  type SetScale,
+} from './scale.js';
+import {
   controlledBy,
   currentProgress,
   enqueueSetOwner,
@@ -135,13 +142,9 @@ export class DeploymentController {
     const replicas = d.spec.replicas ?? DEPLOYMENT_DEFAULTS.replicas;
 
     if (d.spec.paused) {
-      // Paused: no new ReplicaSet and no rollout; a Deployment that is not mid-rollout follows
-      // spec.replicas.
-      const rolling = old.some((rs) => (rs.spec.replicas ?? 0) > 0);
-      if (newRs && !rolling && (newRs.spec.replicas ?? 0) !== replicas) {
-        await this.#scale(d, newRs, replicas, signal);
-        return;
-      }
+      // Paused: no new ReplicaSet and no rollout, but spec.replicas is followed (spread over
+      // the ReplicaSets of a rollout the pause stopped midway).
+      if (await this.#applyScale(d, scaleSets(d, newRs, old), signal)) return;
       await this.#cleanup(d, old, signal);
       await this.#writeStatus(d, all, newRs, now, signal, {
         type: 'Progressing',
@@ -191,6 +194,14 @@ export class DeploymentController {
         [DEPLOYMENT_ANNOTATIONS.revision]: String(revision),
       };
       await this.#client.update(deploymentKind, draft, signal);
+      return;
+    }
+
+    if (isScalingEvent(all, replicas)) {
+      // spec.replicas changed: the sets are resized first (in proportion, mid-rollout), the
+      // rollout goes on from there at the next look.
+      await this.#applyScale(d, scaleSets(d, newRs, old), signal);
+      await this.#writeStatus(d, all, newRs, now, signal, undefined);
       return;
     }
 
@@ -247,7 +258,10 @@ export class DeploymentController {
       };
       if (step.type === 'scale') {
         const mine = step.scales.find((s) => s.name === rsName);
-        if (mine) draft.spec.replicas = mine.to;
+        if (mine) {
+          draft.spec.replicas = mine.to;
+          Object.assign(draft.metadata.annotations, replicasAnnotations(d));
+        }
       }
       await this.#client.update(replicaSetKind, draft, signal);
     }
@@ -266,16 +280,23 @@ export class DeploymentController {
     return requeueAfter(waits);
   }
 
-  async #scale(d: Deployment, rs: ReplicaSet, to: number, signal: AbortSignal): Promise<void> {
+  /** Sizes `rs` for `d` (its replicas annotations too); false when it already was. */
+  async #scale(d: Deployment, rs: ReplicaSet, to: number, signal: AbortSignal): Promise<boolean> {
+    if (!needsScale(rs, d, to)) return false;
     const from = rs.spec.replicas ?? 0;
     const draft = structuredClone(rs);
     draft.spec.replicas = to;
-    draft.metadata.annotations = {
-      ...draft.metadata.annotations,
-      [DEPLOYMENT_ANNOTATIONS.desiredReplicas]: String(d.spec.replicas ?? 1),
-    };
+    draft.metadata.annotations = { ...draft.metadata.annotations, ...replicasAnnotations(d) };
     await this.#client.update(replicaSetKind, draft, signal);
-    this.#scaledEvent(d, rs.metadata.name ?? '', from, to);
+    if (to !== from) this.#scaledEvent(d, rs.metadata.name ?? '', from, to);
+    return true;
+  }
+
+  /** Writes the sizes `scaleSets` decided; false when nothing needed a write. */
+  async #applyScale(d: Deployment, scales: SetScale[], signal: AbortSignal): Promise<boolean> {
+    let wrote = false;
+    for (const { rs, to } of scales) wrote = (await this.#scale(d, rs, to, signal)) || wrote;
+    return wrote;
   }
 
   #scaledEvent(d: Deployment, name: string, from: number, to: number): void {
