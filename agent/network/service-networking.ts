@@ -48,8 +48,6 @@ export interface ServiceNetworkingOptions {
   iptables?: IptablesTools;
   /** Default /etc/resolv.conf. */
   resolvConf?: string;
-  /** How often the resolver settings are read again. Default 5 s. */
-  resolvConfIntervalMs?: number;
 }
 
 export interface ServiceNetworking {
@@ -70,6 +68,8 @@ export interface ServiceNetworking {
 }
 
 const DNS_KEY = `${CLUSTER_DNS_NAMESPACE}/${CLUSTER_DNS_SERVICE}`;
+/** How often the host's resolver settings are read again. */
+const RESOLV_CONF_INTERVAL_MS = 5000;
 
 /**
  * The port this node's rules send the cluster DNS (its UDP port, `dns`) to on `host`: where an
@@ -124,7 +124,7 @@ export async function startServiceNetworking(
   });
 
   // The host's resolver settings: its search domains for pods, its nameservers for names
-  // outside the cluster. Read again every `resolvConfIntervalMs` (DHCP, VPNs and
+  // outside the cluster. Read again every RESOLV_CONF_INTERVAL_MS (DHCP, VPNs and
   // systemd-resolved rewrite the file); new pods and new questions get what it says then.
   const resolvConf = options.resolvConf ?? '/etc/resolv.conf';
   let hostSearches: string[] = [];
@@ -215,9 +215,8 @@ export async function startServiceNetworking(
   });
 
   const followResolvConf = async (signal: AbortSignal): Promise<void> => {
-    const interval = options.resolvConfIntervalMs ?? 5000;
     while (!signal.aborted) {
-      await sleep(interval, undefined, { signal }).catch(() => undefined);
+      await sleep(RESOLV_CONF_INTERVAL_MS, undefined, { signal }).catch(() => undefined);
       if (signal.aborted || !(await readResolvConf())) continue;
       dns?.setUpstreams(upstreams);
       log.info({ upstreams, searches: hostSearches }, 'host resolver settings changed');
