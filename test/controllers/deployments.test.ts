@@ -18,6 +18,7 @@ import { revisionOf, type Deployment } from '../../src/api/kinds/deployment.js';
 import type { ReplicaSet } from '../../src/api/kinds/replica-set.js';
 import type { ReplicationController } from '../../src/api/kinds/replication-controller.js';
 import { rollbackDeploymentConfig } from '../../src/cli/rollouts.js';
+import { podTemplateHash } from '../../master/controllers/deployment/replica-sets.js';
 import { FakeKubelet, NEVER_READY_IMAGE } from './fake-kubelet.js';
 import { eventsFor, startClusterWithNode, waitFor, type NodeCluster } from './support.js';
 
@@ -405,4 +406,70 @@ describe('Deployment rollouts', () => {
     expect(ready.filter((p) => !p.metadata.deletionTimestamp).length).toBe(10);
     expect(await sizes()).toEqual([6, 4]);
   }, 90_000);
+
+  it('counts a hash collision with a ReplicaSet it does not own and takes the next hash', async () => {
+    const body: Deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'collide' },
+      spec: {
+        replicas: 2,
+        paused: true,
+        selector: { matchLabels: { app: 'collide' } },
+        template: {
+          metadata: { labels: { app: 'collide' } },
+          spec: { containers: [{ name: 'web', image: 'example/collide:1' }] },
+        },
+      },
+    };
+    await c.admin.create(deploymentKind, body, { namespace: NS });
+    const get = () => c.admin.get<Deployment>(deploymentKind, 'collide', { namespace: NS });
+    // The template as the server stored it (defaults filled in) is what the name is made of.
+    const stored = await get();
+    const taken = `collide-${podTemplateHash(stored.spec.template!)}`;
+    await c.admin.create<ReplicaSet>(
+      replicaSetKind,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: taken },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: 'squatter' } },
+          template: {
+            metadata: { labels: { app: 'squatter' } },
+            spec: { containers: [{ name: 'web', image: 'example/squatter:1' }] },
+          },
+        },
+      },
+      { namespace: NS },
+    );
+    for (;;) {
+      // The controller writes the paused Deployment's status meanwhile: read, change, retry.
+      const latest = await get();
+      latest.spec.paused = false;
+      try {
+        await c.admin.update(deploymentKind, latest, { namespace: NS });
+        break;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+      }
+    }
+    const done = await waitFor(
+      'collide rolled out',
+      get,
+      (d) => d.status?.collisionCount === 1 && d.status.availableReplicas === 2,
+      30_000,
+    );
+    expect(done.status?.collisionCount).toBe(1);
+    const sets = (await c.admin.list<ReplicaSet>(replicaSetKind, { namespace: NS })).items.filter(
+      (rs) => rs.metadata.name?.startsWith('collide-'),
+    );
+    const mine = sets.find((rs) => rs.metadata.name !== taken)!;
+    expect(mine.metadata.name).toBe(`collide-${podTemplateHash(stored.spec.template!, 1)}`);
+    expect(mine.spec.replicas).toBe(2);
+    const other = sets.find((rs) => rs.metadata.name === taken)!;
+    expect(other.metadata.ownerReferences ?? []).toEqual([]);
+    expect(other.spec.replicas).toBe(0);
+  }, 60_000);
 });

@@ -202,4 +202,34 @@ describe('DeploymentController', () => {
     // 2 + 1 surge allowed: old 6 -> round(6 * 3 / 10) = 2, new gives up the rest.
     expect(sized).toEqual([2, 1]);
   });
+
+  it('counts a hash collision and takes the next hash', async () => {
+    const d = deployment();
+    d.metadata.uid = 'uid-web';
+    const taken = `web-${podTemplateHash(d.spec.template!)}`;
+    sim = new SimCluster({ deployments: [d] });
+    // Someone else's ReplicaSet already has the name the Deployment's would get.
+    sim.rss.create({
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: taken, namespace: 'ns', uid: 'uid-other' },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'other' } },
+        template: {
+          metadata: { labels: { app: 'other' } },
+          spec: { containers: [{ name: 'other', image: 'example/other:1' }] },
+        },
+      },
+    });
+    await sim.runUntil(complete);
+    expect(sim.deployments.objects()[0]!.status?.collisionCount).toBe(1);
+    const mine = sets().filter((rs) => rs.metadata.name !== taken);
+    expect(mine.map((rs) => [rs.metadata.name, rs.spec.replicas])).toEqual([
+      [`web-${podTemplateHash(d.spec.template!, 1)}`, 4],
+    ]);
+    const other = sim.rss.objects().find((rs) => rs.metadata.name === taken)!;
+    expect(other.spec.replicas).toBe(0);
+    expect(other.metadata.ownerReferences).toBeUndefined();
+  });
 });

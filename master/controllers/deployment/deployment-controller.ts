@@ -162,11 +162,28 @@ export class DeploymentController {
         this.#log.info({ deployment: key, rs: created.metadata.name }, 'replica set created');
       } catch (err) {
         if (!isApiError(err, 'AlreadyExists')) throw err;
-        // Ours but not yet in the cache, or a hash collision: let the cache catch up first.
-        throw new Error(
-          `replica set ${objectKey(rs)} exists but is not known to be this deployment's`,
-          { cause: err },
+        const existing = this.#rss.get(objectKey(rs));
+        const owner = existing ? controllerUidIndex(existing) : undefined;
+        if (!existing || (owner && owner === d.metadata.uid && runsTemplate(existing, d))) {
+          // Ours, and the cache has not caught up with it yet: look again later.
+          throw new Error(`replica set ${objectKey(rs)} exists but is not in the cache yet`, {
+            cause: err,
+          });
+        }
+        // Another ReplicaSet has the name (another owner, or another template with the same
+        // hash): a hash collision. As Kubernetes does, status.collisionCount goes up, and the
+        // next hash takes it in.
+        const collisionCount = (d.status?.collisionCount ?? 0) + 1;
+        await this.#client.updateStatus(
+          deploymentKind,
+          { ...structuredClone(d), status: { ...d.status, collisionCount } },
+          signal,
         );
+        this.#log.info(
+          { deployment: key, rs: rs.metadata.name, collisionCount },
+          'replica set name taken: hash collision counted',
+        );
+        return;
       }
       await this.#writeStatus(d, all, undefined, now, signal, {
         type: 'Progressing',
