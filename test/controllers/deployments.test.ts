@@ -319,6 +319,20 @@ describe('DeploymentConfig rollouts', () => {
   }, 60_000);
 });
 
+/** Changes Deployment `name` and writes it, again on a conflict (the controller writes too). */
+async function updateDeployment(name: string, change: (d: Deployment) => void): Promise<void> {
+  for (;;) {
+    const d = await c.admin.get<Deployment>(deploymentKind, name, { namespace: NS });
+    change(d);
+    try {
+      await c.admin.update(deploymentKind, d, { namespace: NS });
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw err;
+    }
+  }
+}
+
 describe('Deployment rollouts', () => {
   it('rolls over ReplicaSets within the surge and availability limits', async () => {
     const body: Deployment = {
@@ -385,15 +399,15 @@ describe('Deployment rollouts', () => {
         .filter((rs) => rs.metadata.name?.startsWith('stuck-'))
         .sort((a, b) => revisionOf(a) - revisionOf(b))
         .map((rs) => rs.spec.replicas ?? 0);
-    const d = await get();
-    d.spec.template!.spec.containers[0]!.image = NEVER_READY;
-    await c.admin.update(deploymentKind, d, { namespace: NS });
+    await updateDeployment('stuck', (d) => {
+      d.spec.template!.spec.containers[0]!.image = NEVER_READY;
+    });
     // 25% surge and unavailability of 4: the rollout stops at 3 old (ready) and 2 new.
     await waitFor('the rollout to get stuck', sizes, (s) => s.join() === '3,2', 30_000);
 
-    const scaled = await get();
-    scaled.spec.replicas = 8;
-    await c.admin.update(deploymentKind, scaled, { namespace: NS });
+    await updateDeployment('stuck', (d) => {
+      d.spec.replicas = 8;
+    });
     // 8 + 2 surge allowed, 5 there, in proportion: old 3 -> 6, new 2 -> 4.
     await waitFor('the scale-up spread over both', sizes, (s) => s.join() === '6,4', 30_000);
     const ready = await waitFor(
@@ -444,17 +458,9 @@ describe('Deployment rollouts', () => {
       },
       { namespace: NS },
     );
-    for (;;) {
-      // The controller writes the paused Deployment's status meanwhile: read, change, retry.
-      const latest = await get();
-      latest.spec.paused = false;
-      try {
-        await c.admin.update(deploymentKind, latest, { namespace: NS });
-        break;
-      } catch (err) {
-        if ((err as { code?: number }).code !== 409) throw err;
-      }
-    }
+    await updateDeployment('collide', (d) => {
+      d.spec.paused = false;
+    });
     const done = await waitFor(
       'collide rolled out',
       get,
