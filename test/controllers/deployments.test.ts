@@ -10,6 +10,8 @@ import {
   replicaSetKind,
   replicationControllerKind,
   resourcePath,
+  type AnyKindDefinition,
+  type ApiObject,
   type Pod,
 } from '../../src/api/index.js';
 import { deploymentConfigKind, deploymentKind } from '../../src/api/kinds/index.js';
@@ -88,18 +90,26 @@ async function waitForPhase(
   return found!;
 }
 
-async function update(name: string, change: (dc: DeploymentConfig) => void): Promise<void> {
+/** Changes object `name` of `kind` and writes it, again on a conflict (controllers write too). */
+async function updateObject<T extends ApiObject>(
+  kind: AnyKindDefinition,
+  name: string,
+  change: (obj: T) => void,
+): Promise<void> {
   for (;;) {
-    const dc = await getDc(name);
-    change(dc);
+    const obj = await c.admin.get<T>(kind, name, { namespace: NS });
+    change(obj);
     try {
-      await c.admin.update(deploymentConfigKind, dc, { namespace: NS });
+      await c.admin.update(kind, obj, { namespace: NS });
       return;
     } catch (err) {
       if ((err as { code?: number }).code !== 409) throw err;
     }
   }
 }
+
+const update = (name: string, change: (dc: DeploymentConfig) => void): Promise<void> =>
+  updateObject(deploymentConfigKind, name, change);
 
 const isReady = (p: Pod): boolean =>
   p.status?.conditions?.some((cond) => cond.type === 'Ready' && cond.status === 'True') ?? false;
@@ -319,19 +329,8 @@ describe('DeploymentConfig rollouts', () => {
   }, 60_000);
 });
 
-/** Changes Deployment `name` and writes it, again on a conflict (the controller writes too). */
-async function updateDeployment(name: string, change: (d: Deployment) => void): Promise<void> {
-  for (;;) {
-    const d = await c.admin.get<Deployment>(deploymentKind, name, { namespace: NS });
-    change(d);
-    try {
-      await c.admin.update(deploymentKind, d, { namespace: NS });
-      return;
-    } catch (err) {
-      if ((err as { code?: number }).code !== 409) throw err;
-    }
-  }
-}
+const updateDeployment = (name: string, change: (d: Deployment) => void): Promise<void> =>
+  updateObject(deploymentKind, name, change);
 
 describe('Deployment rollouts', () => {
   it('rolls over ReplicaSets within the surge and availability limits', async () => {
